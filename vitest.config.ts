@@ -16,17 +16,22 @@ const include = ['packages/*/test/**/*.test.ts', 'test/unit/**/*.test.ts']
 const nodeOnly = ['packages/*/test/**/*.node.test.ts', 'test/unit/**/*.node.test.ts']
 const browserOnly = ['packages/*/test/**/*.browser.test.ts', 'test/unit/**/*.browser.test.ts']
 
+// Known-answer vectors live beside the checkout (../shared/vectors), in CI as on a developer's machine.
+const vectors = fileURLToPath(new URL('../shared/vectors', import.meta.url))
+
 // Source aliases: tests and examples run against src/, no build step needed.
 const alias = {
   '@ipvm/core': fileURLToPath(new URL('./packages/core/src/index.ts', import.meta.url)),
   '@ipvm/wasm': fileURLToPath(new URL('./packages/wasm/src/index.ts', import.meta.url)),
   '@ipvm/auth': fileURLToPath(new URL('./packages/auth/src/index.ts', import.meta.url)),
   '@ipvm/store': fileURLToPath(new URL('./packages/store/src/index.ts', import.meta.url)),
-  'ipvm': fileURLToPath(new URL('./packages/ipvm/src/index.ts', import.meta.url))
+  'ipvm': fileURLToPath(new URL('./packages/ipvm/src/index.ts', import.meta.url)),
+  '@vectors': vectors
 }
 
 export default defineConfig({
   resolve: { alias },
+  server: { fs: { allow: [fileURLToPath(new URL('.', import.meta.url)), vectors] } },
   test: {
     projects: [
       {

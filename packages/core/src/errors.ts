@@ -14,7 +14,7 @@ export interface SerializedError {
 
 /** Base class of every ipvm error. */
 export class IpvmError extends Error {
-  static readonly name: string = 'IpvmError'
+  static override readonly name: string = 'IpvmError'
   static readonly code: string = 'ERR_IPVM'
   readonly code: string
   readonly details: Record<string, unknown>
@@ -141,7 +141,8 @@ for (const ErrorClass of [IpvmError, WorkflowParseError, WorkflowValidationError
 /** Any thrown value as plain data with a stable `name` and `code`. */
 export function serializeError (err: unknown): SerializedError {
   if (err instanceof Error) {
-    const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'ERR_UNKNOWN'
+    const maybeCode = (err as unknown as { code?: unknown }).code
+    const code = typeof maybeCode === 'string' ? maybeCode : 'ERR_UNKNOWN'
     const details = (err as { details?: unknown }).details
     const out: SerializedError = { name: err.name, code, message: err.message }
     if (details !== undefined && details !== null && typeof details === 'object' && Object.keys(details).length > 0) {

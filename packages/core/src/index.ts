@@ -6,3 +6,5 @@
 export * from './errors.js'
 export * from './ipld.js'
 export * from './model.js'
+export * from './workflow.js'
+export * from './plan.js'
