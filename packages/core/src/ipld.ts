@@ -156,7 +156,20 @@ export function toDagJson (value: unknown): string {
  * CID and `{"/": {"bytes": "<base64>"}}` becomes bytes, as DAG-JSON reads them. Anything that is not
  * representable in IPLD (undefined, NaN, functions, class instances) throws {@link InvalidIpldError}.
  */
-export function fromPlainJson (value: unknown, path = ''): IpldValue {
+export function fromPlainJson (value: unknown, path = '', ancestors = new Set<object>()): IpldValue {
+  if (value !== null && typeof value === 'object') {
+    if (ancestors.has(value)) throw new InvalidIpldError(`${path || 'value'}: refers to itself (a cycle cannot be IPLD)`)
+    ancestors.add(value)
+    try {
+      return fromPlainJsonNode(value, path, ancestors)
+    } finally {
+      ancestors.delete(value)
+    }
+  }
+  return fromPlainJsonNode(value, path, ancestors)
+}
+
+function fromPlainJsonNode (value: unknown, path: string, ancestors: Set<object>): IpldValue {
   if (value === null || typeof value === 'boolean' || typeof value === 'string') return value
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new InvalidIpldError(`${path || 'value'}: ${value} is not an IPLD number`)
@@ -166,7 +179,7 @@ export function fromPlainJson (value: unknown, path = ''): IpldValue {
   if (value instanceof Uint8Array) return value
   const cid = CID.asCID(value)
   if (cid !== null) return cid
-  if (Array.isArray(value)) return value.map((item, i) => fromPlainJson(item, `${path}[${i}]`))
+  if (Array.isArray(value)) return value.map((item, i) => fromPlainJson(item, `${path}[${i}]`, ancestors))
   if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype || (typeof value === 'object' && Object.getPrototypeOf(value) === null)) {
     const map = value as Record<string, unknown>
     const keys = Object.keys(map)
@@ -183,7 +196,7 @@ export function fromPlainJson (value: unknown, path = ''): IpldValue {
     const out: IpldMap = {}
     for (const key of keys) {
       if (map[key] === undefined) continue
-      out[key] = fromPlainJson(map[key], path === '' ? key : `${path}.${key}`)
+      out[key] = fromPlainJson(map[key], path === '' ? key : `${path}.${key}`, ancestors)
     }
     return out
   }

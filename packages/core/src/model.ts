@@ -217,7 +217,7 @@ export function readTask (value: unknown, path: string, issues: IssueCollector):
 /** Finds every await in an instruction's input (at any depth), reporting malformed ones. */
 export function findAwaits (input: IpldValue, path: string, issues: IssueCollector, found: AwaitRef[] = []): AwaitRef[] {
   if (Array.isArray(input)) {
-    input.forEach((item, i) => findAwaits(item, `${path}[${i}]`, issues, found))
+    input.forEach((item, i) => { findAwaits(item, `${path}[${i}]`, issues, found) })
   } else if (isIpldMap(input)) {
     const keys = Object.keys(input)
     const key = keys[0]

@@ -56,7 +56,11 @@ export function planGraph (dependencies: readonly (readonly number[])[], labels?
     throw new WorkflowCycleError(cycle, labels === undefined ? undefined : cycle.map((i) => labels[i] ?? `task ${i}`))
   }
   const batches: number[][] = []
-  for (const node of order) (batches[depth[node]!] ??= []).push(node)
+  for (const node of order) {
+    const level = depth[node]!
+    batches[level] = batches[level] ?? []
+    batches[level].push(node)
+  }
   for (const batch of batches) batch.sort((a, b) => a - b)
   const deps = dependencies.map((d) => [...new Set(d)].sort((a, b) => a - b))
   return {
