@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest'
+import { awaitError, awaitOk, awaitResult, parseWorkflow, planWorkflow, taskToIpld, toDagJson, wasmTask } from '../src/index.js'
+
+const MODULE = 'ipfs://bafybeibk42jwhq7w2zcpe6q3wgtleugp3ymfs3pa5gerjmnakqihhqx4zq'
+
+describe('workflow builder', () => {
+  it("builds Homestar's add-one chain with the same instruction CIDs", async () => {
+    const first = await wasmTask({ rsc: MODULE, func: 'add_one', args: [1] })
+    const second = await wasmTask({ rsc: MODULE, func: 'add_one', args: [awaitOk(first)] })
+    expect(first.instruction.toString()).toBe('bafyrmihmxmsbt4n3g6dzmj7rho34mzfbaoqqbsfcq7etsogslqftbyj7du')
+    const parsed = await parseWorkflow(toDagJson({ tasks: [taskToIpld(first.task), taskToIpld(second.task)] }))
+    expect(parsed.tasks[1]!.dependencies).toEqual([0])
+    expect(parsed.tasks[1]!.instruction.toString()).toBe(second.instruction.toString())
+    expect(planWorkflow(parsed).batches).toEqual([[0], [1]])
+  })
+
+  it('makes the three await forms and accepts a CID object as rsc', async () => {
+    const first = await wasmTask({ rsc: MODULE, func: 'f', args: [] })
+    const cid = first.instruction
+    expect(Object.keys(awaitOk(first))).toEqual(['await/ok'])
+    expect(Object.keys(awaitError(cid))).toEqual(['await/error'])
+    expect(Object.keys(awaitResult(cid.toString()))).toEqual(['await/*'])
+    const byCid = await wasmTask({ rsc: cid, func: 'f', args: [] })
+    expect(byCid.task.run.rsc).toBe(`ipfs://${cid.toString()}`)
+  })
+})
