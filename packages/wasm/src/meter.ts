@@ -1,0 +1,626 @@
+/**
+ * Fuel metering and memory caps for core Wasm modules, by rewriting the binary.
+ *
+ * Fuel: every instruction of every function body is decoded. The body is cut into straight-line
+ * segments; at the start of each, the rewriter inserts
+ *   `global.get $fuel; i64.const cost; i64.sub; global.set $fuel;
+ *    global.get $fuel; i64.const 0; i64.lt_s; if; unreachable; end`
+ * where `cost` is the number of instructions of the segment (wasmtime's default costs: nop, drop,
+ * block, loop, unreachable, return, else and end cost 0, and so do the exception-handling markers
+ * try, try_table, catch, catch_all and delegate; everything else costs 1). `$fuel` is an appended mutable i64 global
+ * exported as `__ipvm_fuel`: appending keeps every existing global index valid. Running out leaves
+ * the global negative, which is how the host tells out-of-fuel from any other trap.
+ *
+ * Where segments start: function entry; after `loop` and `if` (branch targets / conditional entry);
+ * after `else`, `catch`, `catch_all`, `delegate` and every non-final `end` (branch targets and
+ * merge points); after the conditional branches `br_if`, `br_on_null`, `br_on_non_null`. After the
+ * unconditional transfers (`br`, `br_table`, `return`, `unreachable`, `throw`, `rethrow`,
+ * `throw_ref`, `return_call*`) the code is dead until the next structural marker, so it is not
+ * charged. `block`, `try` and `try_table` do not start a segment: their body is entered only by
+ * falling through. Calls do not end a segment: a segment is paid in full on entry, so a completed
+ * call is charged exactly its executed instruction count. The one inexactness: when a callee throws
+ * an exception that this function catches, the remainder of the calling segment was already paid
+ * (still deterministic, never undercharged).
+ *
+ * Memory: the limits of every defined and imported memory get `max = min(max, cap)`; a minimum
+ * above the cap is an {@link OutOfMemoryError}. Each `memory.grow` is followed by code that sets the
+ * exported i32 global `__ipvm_oom` to 1 when the grow failed (returned -1), so a guest that traps
+ * after failing to allocate is classified as out of memory, not as a plain trap.
+ */
+import { ByteReader, ByteWriter, WasmFormatError, binaryKind } from './binary.js'
+import { InvalidLimitError, OutOfMemoryError } from './errors.js'
+import type { Limits } from './limits.js'
+
+/** Export name of the fuel global (mutable i64; negative after running out). */
+export const FUEL_EXPORT = '__ipvm_fuel'
+/** Export name of the out-of-memory flag (mutable i32; 1 once a `memory.grow` failed). */
+export const OOM_EXPORT = '__ipvm_oom'
+/** Initial fuel: large enough for any start function, far from i64 overflow. */
+export const DEFAULT_INITIAL_FUEL = 1n << 62n
+/** Largest fuel budget the i64 global can hold. */
+export const MAX_FUEL = (1n << 63n) - 1n
+const PAGE = 65536
+const MAX_PAGES_32 = 65536
+
+export interface InstrumentOptions {
+  /** Insert fuel metering and export the `__ipvm_fuel` global. */
+  fuel?: boolean
+  /** Cap every linear memory at this many bytes (rounded down to whole pages). */
+  maxMemoryBytes?: number
+  /** Initial value of the fuel global (what start functions run on). Default 2^62. */
+  initialFuel?: bigint
+}
+
+// Section ids, and their required order (custom sections, id 0, may sit anywhere).
+const SEC_IMPORT = 2
+const SEC_MEMORY = 5
+const SEC_GLOBAL = 6
+const SEC_EXPORT = 7
+const SEC_CODE = 10
+const ORDER: Record<number, number> = { 1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 13: 6, 6: 7, 7: 8, 8: 9, 9: 10, 12: 11, 10: 12, 11: 13 }
+
+// Static instruction costs of the one-byte opcodes (prefixed opcodes all cost 1).
+const COST = new Uint8Array(256).fill(1)
+// Zero: nop, drop, and the structural markers (block, loop, unreachable, return, else, end, as in
+// wasmtime; and by the same logic try, try_table, catch, catch_all, delegate).
+for (const op of [0x01, 0x1a, 0x02, 0x03, 0x00, 0x0f, 0x05, 0x0b, 0x06, 0x1f, 0x07, 0x19, 0x18]) COST[op] = 0
+
+// Edit kinds recorded by the scan and applied by the copy.
+const EDIT_NONE = 0
+const EDIT_CHARGE = 1
+const EDIT_OOM32 = 2
+const EDIT_OOM64 = 3
+
+/** Growable (offset, kind, arg) triples, reused across calls: instrument() is synchronous. */
+let edits = new Int32Array(3 * 4096)
+let editCount = 0
+function pushEdit (at: number, kind: number, arg: number): number {
+  if (3 * editCount + 3 > edits.length) {
+    const next = new Int32Array(edits.length * 2)
+    next.set(edits)
+    edits = next
+  }
+  const i = 3 * editCount++
+  edits[i] = at
+  edits[i + 1] = kind
+  edits[i + 2] = arg
+  return i
+}
+
+function slebLength (n: number): number {
+  // Non-negative only: costs and global indexes.
+  let len = 1
+  while (n >= 0x40) { n = Math.floor(n / 128); len++ }
+  return len
+}
+
+function writeSleb (w: ByteWriter, n: number): void {
+  for (;;) {
+    const byte = n & 0x7f
+    n = Math.floor(n / 128)
+    if (n === 0 && (byte & 0x40) === 0) { w.u8(byte); return }
+    w.u8(byte | 0x80)
+  }
+}
+
+/** Unsigned LEB128 of a non-negative safe integer (memory64 limits exceed u32). */
+function writeUleb (w: ByteWriter, n: number): void {
+  do {
+    let byte = n % 128
+    n = Math.floor(n / 128)
+    if (n !== 0) byte |= 0x80
+    w.u8(byte)
+  } while (n !== 0)
+}
+
+function uleb (n: number): Uint8Array {
+  const w = new ByteWriter(8)
+  writeUleb(w, n)
+  return w.finish()
+}
+
+function concat (...parts: Array<Uint8Array | number[]>): Uint8Array {
+  const w = new ByteWriter(32)
+  for (const part of parts) w.bytes(part instanceof Uint8Array ? part : Uint8Array.from(part))
+  return w.finish()
+}
+
+/** A value type; reference types with a heap type (0x63/0x64) carry an s33 after them. */
+function skipValType (r: ByteReader): void {
+  const b = r.u8()
+  if (b === 0x63 || b === 0x64) r.skipLeb()
+}
+
+function skipBlockType (r: ByteReader): void {
+  // 0x40, a one-byte value type (a negative s33), or a non-negative s33 type index.
+  const b = r.peek()
+  if (b === 0x63 || b === 0x64) { r.u8(); r.skipLeb(); return }
+  r.skipLeb()
+}
+
+function skipMemarg (r: ByteReader): void {
+  const align = r.u32()
+  if ((align & 0x40) !== 0) r.u32() // multi-memory: memory index follows
+  r.skipLeb() // offset: u32, or u64 for memory64
+}
+
+interface MemoryLimits {
+  flags: number
+  min: number
+  max: number | undefined
+}
+
+function readLimits (r: ByteReader, what: string): MemoryLimits {
+  const flags = r.u8()
+  if ((flags & ~0x07) !== 0) r.fail(`unsupported ${what} limits flags 0x${flags.toString(16)}`)
+  const is64 = (flags & 0x04) !== 0
+  const read = (): number => is64 ? Number(r.u64()) : r.u32()
+  const min = read()
+  const max = (flags & 0x01) !== 0 ? read() : undefined
+  return { flags, min, max }
+}
+
+/** Writes memory limits with the cap applied; throws when the memory's minimum is above it. */
+function writeCappedMemory (w: ByteWriter, limits: MemoryLimits, capPages: number, capBytes: number, index: number): void {
+  const is64 = (limits.flags & 0x04) !== 0
+  const cap = is64 ? capPages : Math.min(capPages, MAX_PAGES_32)
+  if (limits.min > cap) {
+    throw new OutOfMemoryError(capBytes,
+      `memory ${index} needs at least ${limits.min * PAGE} bytes, above the limit of ${capBytes} bytes`,
+      { required: limits.min * PAGE, memory: index })
+  }
+  const max = limits.max === undefined ? cap : Math.min(limits.max, cap)
+  w.u8(limits.flags | 0x01)
+  writeUleb(w, limits.min)
+  writeUleb(w, max)
+}
+
+/** What the rewrite needs to know about the module, gathered from its sections before the code. */
+interface ModulePlan {
+  fuel: boolean
+  capPages: number | undefined
+  capBytes: number
+  importedGlobals: number
+  definedGlobals: number
+  /** Per memory index: is it a 64-bit memory. */
+  memory64: boolean[]
+  fuelGlobal: number
+  oomGlobal: number
+  scratch32: number
+  scratch64: number
+  chargePrefix: Uint8Array
+  chargeSuffix: Uint8Array
+  oom32: Uint8Array
+  oom64: Uint8Array
+}
+
+/**
+ * Rewrites a core module for fuel metering and/or a memory cap (see the module comment). With no
+ * option that applies, returns `bytes` itself, unchanged.
+ * @throws WasmFormatError when the bytes are malformed, are a component, or use GC or unknown opcodes.
+ * @throws OutOfMemoryError when a memory's minimum size is above `maxMemoryBytes`.
+ */
+export function instrument (bytes: Uint8Array, options: InstrumentOptions = {}): Uint8Array {
+  const fuel = options.fuel === true
+  const capBytes = options.maxMemoryBytes
+  if (capBytes !== undefined && (!Number.isFinite(capBytes) || capBytes < 0)) {
+    throw new InvalidLimitError(`maxMemoryBytes must be a non-negative number, got ${capBytes}`, { maxMemoryBytes: capBytes })
+  }
+  if (!fuel && capBytes === undefined) return bytes
+  if (binaryKind(bytes) !== 'module') {
+    throw new WasmFormatError('instrument() rewrites core modules; meter the core modules inside a component instead', 0)
+  }
+  const initialFuel = options.initialFuel ?? DEFAULT_INITIAL_FUEL
+  if (initialFuel < 0n || initialFuel > MAX_FUEL) throw new InvalidLimitError(`initialFuel out of range: ${initialFuel}`)
+
+  // Pass 1 over the section headers: count imported globals and memories, find the defined ones.
+  const sections: Array<{ id: number, start: number, end: number }> = []
+  {
+    const r = new ByteReader(bytes, 8)
+    while (!r.done) {
+      const id = r.u8()
+      const size = r.u32()
+      const start = r.pos
+      r.take(size)
+      sections.push({ id, start, end: start + size })
+    }
+  }
+  const memory64: boolean[] = []
+  let importedGlobals = 0
+  let definedGlobals = 0
+  let lastRank = 0
+  for (const s of sections) {
+    if (s.id === 0) continue
+    const rank = ORDER[s.id]
+    if (rank === undefined) throw new WasmFormatError(`unknown section id ${s.id}`, s.start)
+    if (rank <= lastRank) throw new WasmFormatError(`section ${s.id} out of order or repeated`, s.start)
+    lastRank = rank
+    if (s.id === SEC_IMPORT) {
+      const r = new ByteReader(bytes, s.start, s.end)
+      for (let n = r.u32(); n > 0; n--) {
+        r.name(); r.name()
+        const kind = r.u8()
+        if (kind === 0x00) r.u32()
+        else if (kind === 0x01) { skipValType(r); readLimits(r, 'table') }
+        else if (kind === 0x02) memory64.push((readLimits(r, 'memory').flags & 0x04) !== 0)
+        else if (kind === 0x03) { skipValType(r); r.u8(); importedGlobals++ }
+        else if (kind === 0x04) { r.u8(); r.u32() }
+        else r.fail(`unknown import kind ${kind}`)
+      }
+    } else if (s.id === SEC_MEMORY) {
+      const r = new ByteReader(bytes, s.start, s.end)
+      for (let n = r.u32(); n > 0; n--) memory64.push((readLimits(r, 'memory').flags & 0x04) !== 0)
+    } else if (s.id === SEC_GLOBAL) {
+      definedGlobals = new ByteReader(bytes, s.start, s.end).u32()
+    }
+  }
+
+  // The appended globals, in this order: fuel, then oom flag and grow scratch (when capped).
+  const capPages = capBytes === undefined ? undefined : Math.floor(capBytes / PAGE)
+  let next = importedGlobals + definedGlobals
+  const fuelGlobal = fuel ? next++ : -1
+  const oomGlobal = capPages !== undefined ? next++ : -1
+  const scratch32 = capPages !== undefined ? next++ : -1
+  const scratch64 = capPages !== undefined && memory64.includes(true) ? next++ : -1
+  const F = fuel ? uleb(fuelGlobal) : new Uint8Array(0)
+  const O = oomGlobal >= 0 ? uleb(oomGlobal) : new Uint8Array(0)
+  const S = scratch32 >= 0 ? uleb(scratch32) : new Uint8Array(0)
+  const S64 = scratch64 >= 0 ? uleb(scratch64) : new Uint8Array(0)
+  const plan: ModulePlan = {
+    fuel,
+    capPages,
+    capBytes: capBytes ?? 0,
+    importedGlobals,
+    definedGlobals,
+    memory64,
+    fuelGlobal,
+    oomGlobal,
+    scratch32,
+    scratch64,
+    chargePrefix: concat([0x23], F, [0x42]),
+    chargeSuffix: concat([0x7d, 0x24], F, [0x23], F, [0x42, 0x00, 0x53, 0x04, 0x40, 0x00, 0x0b]),
+    // After memory.grow: scratch = r; oom |= (r == -1); leave r on the stack.
+    oom32: concat([0x24], S, [0x23], S, [0x23], S, [0x41, 0x7f, 0x46, 0x23], O, [0x72, 0x24], O),
+    oom64: concat([0x24], S64, [0x23], S64, [0x23], S64, [0x42, 0x7f, 0x51, 0x23], O, [0x72, 0x24], O)
+  }
+
+  const out = new ByteWriter(Math.ceil(bytes.byteLength * 1.5) + 256)
+  out.bytes(bytes.subarray(0, 8))
+  let globalsDone = false
+  let exportsDone = false
+  const emitGlobals = (r?: ByteReader): void => {
+    globalsDone = true
+    const w = new ByteWriter(64)
+    const added = (fuel ? 1 : 0) + (capPages !== undefined ? 2 : 0) + (scratch64 >= 0 ? 1 : 0)
+    w.u32(definedGlobals + added)
+    if (r !== undefined) { r.u32(); w.bytes(r.bytes.subarray(r.pos, r.end)) }
+    if (fuel) { w.u8(0x7e).u8(0x01).u8(0x42).s64(initialFuel).u8(0x0b) }
+    if (capPages !== undefined) {
+      w.u8(0x7f).u8(0x01).u8(0x41).u8(0x00).u8(0x0b) // oom flag
+      w.u8(0x7f).u8(0x01).u8(0x41).u8(0x00).u8(0x0b) // scratch32
+      if (scratch64 >= 0) w.u8(0x7e).u8(0x01).u8(0x42).u8(0x00).u8(0x0b)
+    }
+    out.section(SEC_GLOBAL, w.finish())
+  }
+  const emitExports = (r?: ByteReader): void => {
+    exportsDone = true
+    const w = new ByteWriter(256)
+    let count = 0
+    if (r !== undefined) {
+      count = r.u32()
+      const from = r.pos
+      for (let n = count; n > 0; n--) {
+        const name = r.name()
+        if (name === FUEL_EXPORT || name === OOM_EXPORT) {
+          throw new WasmFormatError(`module already exports ${name}: it was instrumented before`, r.pos)
+        }
+        r.u8(); r.u32()
+      }
+      w.u32(count + (fuel ? 1 : 0) + (capPages !== undefined ? 1 : 0))
+      w.bytes(r.bytes.subarray(from, r.pos))
+    } else {
+      w.u32((fuel ? 1 : 0) + (capPages !== undefined ? 1 : 0))
+    }
+    if (fuel) w.name(FUEL_EXPORT).u8(0x03).u32(fuelGlobal)
+    if (capPages !== undefined) w.name(OOM_EXPORT).u8(0x03).u32(oomGlobal)
+    out.section(SEC_EXPORT, w.finish())
+  }
+
+  let memoryIndex = 0
+  for (const s of sections) {
+    const rank = s.id === 0 ? 0 : ORDER[s.id]!
+    if (rank > ORDER[SEC_GLOBAL]! && !globalsDone) emitGlobals()
+    if (rank > ORDER[SEC_EXPORT]! && !exportsDone) emitExports()
+    const r = new ByteReader(bytes, s.start, s.end)
+    if (s.id === SEC_GLOBAL) emitGlobals(r)
+    else if (s.id === SEC_EXPORT) emitExports(r)
+    else if (s.id === SEC_IMPORT && capPages !== undefined) out.section(s.id, rewriteImports(r, plan, () => memoryIndex++))
+    else if (s.id === SEC_MEMORY && capPages !== undefined) {
+      const w = new ByteWriter(16)
+      const n = r.u32()
+      w.u32(n)
+      for (let i = 0; i < n; i++) writeCappedMemory(w, readLimits(r, 'memory'), capPages, plan.capBytes, memoryIndex++)
+      out.section(s.id, w.finish())
+    } else if (s.id === SEC_CODE) out.section(s.id, rewriteCode(r, plan))
+    else out.section(s.id, bytes.subarray(s.start, s.end))
+  }
+  if (!globalsDone) emitGlobals()
+  if (!exportsDone) emitExports()
+  return out.finish()
+}
+
+function rewriteImports (r: ByteReader, plan: ModulePlan, nextMemory: () => number): Uint8Array {
+  const w = new ByteWriter(r.remaining + 16)
+  const n = r.u32()
+  w.u32(n)
+  let from = r.pos
+  for (let i = 0; i < n; i++) {
+    r.name(); r.name()
+    const kind = r.u8()
+    if (kind === 0x02) {
+      w.bytes(r.bytes.subarray(from, r.pos))
+      writeCappedMemory(w, readLimits(r, 'memory'), plan.capPages!, plan.capBytes, nextMemory())
+      from = r.pos
+    } else if (kind === 0x00) r.u32()
+    else if (kind === 0x01) { skipValType(r); readLimits(r, 'table') }
+    else if (kind === 0x03) { skipValType(r); r.u8() }
+    else if (kind === 0x04) { r.u8(); r.u32() }
+    else r.fail(`unknown import kind ${kind}`)
+  }
+  w.bytes(r.bytes.subarray(from, r.end))
+  return w.finish()
+}
+
+function rewriteCode (r: ByteReader, plan: ModulePlan): Uint8Array {
+  const bytes = r.bytes
+  const w = new ByteWriter(Math.ceil(r.remaining * 1.5) + 16)
+  const count = r.u32()
+  w.u32(count)
+  for (let f = 0; f < count; f++) {
+    const size = r.u32()
+    const bodyStart = r.pos
+    const bodyEnd = bodyStart + size
+    if (bodyEnd > r.end) r.fail('function body runs past the code section')
+    const body = new ByteReader(bytes, bodyStart, bodyEnd)
+    for (let n = body.u32(); n > 0; n--) { body.u32(); skipValType(body) }
+    editCount = 0
+    const extra = scanBody(body, plan)
+    w.u32(size + extra)
+    let copyFrom = bodyStart
+    for (let e = 0; e < editCount; e++) {
+      const i = 3 * e
+      const kind = edits[i + 1]!
+      if (kind === EDIT_NONE) continue
+      const at = edits[i]!
+      w.bytes(bytes.subarray(copyFrom, at))
+      copyFrom = at
+      if (kind === EDIT_CHARGE) {
+        w.bytes(plan.chargePrefix)
+        writeSleb(w, edits[i + 2]!)
+        w.bytes(plan.chargeSuffix)
+      } else if (kind === EDIT_OOM32) w.bytes(plan.oom32)
+      else w.bytes(plan.oom64)
+    }
+    w.bytes(bytes.subarray(copyFrom, bodyEnd))
+    r.pos = bodyEnd
+  }
+  if (!r.done) r.fail('trailing bytes after the last function body')
+  return w.finish()
+}
+
+/**
+ * Decodes one function body's instructions (from `r.pos` to `r.end`), records the edits and
+ * returns how many bytes they add.
+ */
+function scanBody (r: ByteReader, plan: ModulePlan): number {
+  const fuel = plan.fuel
+  const capped = plan.capPages !== undefined
+  const chargeFixed = plan.chargePrefix.byteLength + plan.chargeSuffix.byteLength
+  let extra = 0
+  let depth = 0
+  let cost = 0
+  let live = true
+  // Index of the current segment's charge edit (patched when the segment closes), or -1.
+  let charge = fuel ? pushEdit(r.pos, EDIT_CHARGE, 0) : -1
+
+  // Ends the current segment; the next one starts at r.pos (live, or dead code after a jump).
+  const split = (nextLive: boolean): void => {
+    if (!fuel) return
+    if (live && cost > 0) {
+      edits[charge + 2] = cost
+      extra += chargeFixed + slebLength(cost)
+    } else {
+      edits[charge + 1] = EDIT_NONE
+    }
+    cost = 0
+    live = nextLive
+    charge = pushEdit(r.pos, EDIT_CHARGE, 0)
+  }
+
+  for (;;) {
+    const at = r.pos
+    const op = r.u8()
+    cost += COST[op]!
+    switch (op) {
+      case 0x00: case 0x0f: case 0x0a: // unreachable, return, throw_ref
+        split(false); break
+      case 0x01: case 0x1a: case 0x1b: // nop, drop, select
+        break
+      case 0x02: case 0x06: // block, try
+        skipBlockType(r); depth++; break
+      case 0x03: case 0x04: // loop, if
+        skipBlockType(r); depth++; split(true); break
+      case 0x05: case 0x19: // else, catch_all
+        split(true); break
+      case 0x07: // catch tag
+        r.u32(); split(true); break
+      case 0x08: case 0x09: case 0x0c: // throw tag, rethrow depth, br depth
+        r.u32(); split(false); break
+      case 0x0b: // end
+        if (depth === 0) {
+          split(false)
+          if (!r.done) r.fail('bytes after the end of a function body')
+          // The last opened segment (after the final end) is empty.
+          if (fuel) edits[charge + 1] = EDIT_NONE
+          return extra
+        }
+        depth--
+        split(true)
+        break
+      case 0x0d: case 0xd5: case 0xd6: // br_if, br_on_null, br_on_non_null
+        r.u32(); split(true); break
+      case 0x0e: { // br_table
+        for (let n = r.u32(); n >= 0; n--) r.u32()
+        split(false)
+        break
+      }
+      case 0x10: case 0x14: // call, call_ref
+        r.u32(); break
+      case 0x11: // call_indirect type table
+        r.u32(); r.u32(); break
+      case 0x12: case 0x15: // return_call, return_call_ref
+        r.u32(); split(false); break
+      case 0x13: // return_call_indirect
+        r.u32(); r.u32(); split(false); break
+      case 0x18: // delegate: ends the try
+        r.u32(); depth--; split(true); break
+      case 0x1c: // select with types
+        for (let n = r.u32(); n > 0; n--) skipValType(r)
+        break
+      case 0x1f: { // try_table
+        skipBlockType(r)
+        for (let n = r.u32(); n > 0; n--) {
+          const kind = r.u8()
+          if (kind > 3) r.fail(`unknown try_table catch kind ${kind}`)
+          if (kind < 2) r.u32() // tag
+          r.u32() // label
+        }
+        depth++
+        break
+      }
+      case 0x20: case 0x21: case 0x22: case 0x23: case 0x24: case 0x25: case 0x26: // locals, globals, table.get/set
+        r.u32(); break
+      case 0x3f: // memory.size
+        r.u32(); break
+      case 0x40: { // memory.grow
+        const memory = r.u32()
+        if (capped) {
+          const is64 = plan.memory64[memory]
+          if (is64 === undefined) r.fail(`memory.grow of unknown memory ${memory}`)
+          const edit = is64 ? EDIT_OOM64 : EDIT_OOM32
+          pushEdit(r.pos, edit, 0)
+          extra += (is64 ? plan.oom64 : plan.oom32).byteLength
+        }
+        break
+      }
+      case 0x41: case 0x42: // i32.const, i64.const
+        r.skipLeb(); break
+      case 0x43:
+        r.take(4); break
+      case 0x44:
+        r.take(8); break
+      case 0xd0: // ref.null heaptype
+        r.skipLeb(); break
+      case 0xd1: case 0xd3: case 0xd4: // ref.is_null, ref.eq, ref.as_non_null
+        break
+      case 0xd2: // ref.func
+        r.u32(); break
+      case 0xfb:
+        throw new WasmFormatError('GC instructions (0xFB prefix) are not supported', at)
+      case 0xfc:
+        skipFC(r, at); break
+      case 0xfd:
+        skipSimd(r, at); break
+      case 0xfe:
+        skipAtomic(r, at); break
+      default:
+        if (op >= 0x28 && op <= 0x3e) { skipMemarg(r); break } // loads and stores
+        if (op >= 0x45 && op <= 0xc4) break // numeric, incl. sign-extension
+        throw new WasmFormatError(`unknown opcode 0x${op.toString(16).padStart(2, '0')}`, at)
+    }
+  }
+}
+
+function skipFC (r: ByteReader, at: number): void {
+  const sub = r.u32()
+  if (sub <= 7) return // saturating truncations
+  switch (sub) {
+    case 8: case 10: case 12: case 14: // memory.init, memory.copy, table.init, table.copy
+      r.u32(); r.u32(); return
+    case 9: case 11: case 13: case 15: case 16: case 17: // data.drop, memory.fill, elem.drop, table.grow/size/fill
+      r.u32(); return
+    default:
+      throw new WasmFormatError(`unknown opcode 0xfc ${sub}`, at)
+  }
+}
+
+function skipSimd (r: ByteReader, at: number): void {
+  const sub = r.u32()
+  if (sub <= 11 || sub === 92 || sub === 93) { skipMemarg(r); return } // v128 loads/stores, load_zero
+  if (sub === 12 || sub === 13) { r.take(16); return } // v128.const, i8x16.shuffle
+  if (sub >= 21 && sub <= 34) { r.u8(); return } // extract/replace lane
+  if (sub >= 84 && sub <= 91) { skipMemarg(r); r.u8(); return } // load/store lane
+  if (sub <= 0x113) return // arithmetic, comparisons, conversions, relaxed SIMD
+  throw new WasmFormatError(`unknown opcode 0xfd ${sub}`, at)
+}
+
+function skipAtomic (r: ByteReader, at: number): void {
+  const sub = r.u32()
+  if (sub === 3) { r.u8(); return } // atomic.fence
+  if (sub <= 2 || (sub >= 0x10 && sub <= 0x4e)) { skipMemarg(r); return }
+  throw new WasmFormatError(`unknown opcode 0xfe ${sub}`, at)
+}
+
+/** The result of {@link meterCoreModule}. */
+export interface MeteredModule {
+  /** The rewritten module (the input itself when nothing applied). */
+  bytes: Uint8Array
+  /** Whether the module exports `__ipvm_fuel`. */
+  fuel: boolean
+  /** The memory cap baked into the module, in bytes, if any. */
+  memoryCapBytes?: number
+}
+
+/**
+ * Prepares a core module for a run under `limits`: fuel metering when `limits.fuel` is set, a
+ * memory cap when `limits.memoryBytes` is set. The budget itself is set per run with {@link setFuel}.
+ */
+export function meterCoreModule (bytes: Uint8Array, limits: Pick<Limits, 'fuel' | 'memoryBytes'> = {}): MeteredModule {
+  const fuel = limits.fuel !== undefined
+  const out = instrument(bytes, { fuel, maxMemoryBytes: limits.memoryBytes })
+  const result: MeteredModule = { bytes: out, fuel }
+  if (limits.memoryBytes !== undefined) result.memoryCapBytes = Math.floor(limits.memoryBytes / PAGE) * PAGE
+  return result
+}
+
+function exportedGlobal (instance: WebAssembly.Instance, name: string): WebAssembly.Global | undefined {
+  const value = instance.exports[name]
+  return value instanceof WebAssembly.Global ? value : undefined
+}
+
+/** Whether an instance came from a fuel-metered module. */
+export function isMetered (instance: WebAssembly.Instance): boolean {
+  return exportedGlobal(instance, FUEL_EXPORT) !== undefined
+}
+
+/** Sets the fuel budget of a metered instance (before a call). */
+export function setFuel (instance: WebAssembly.Instance, fuel: bigint | number): void {
+  const global = exportedGlobal(instance, FUEL_EXPORT)
+  if (global === undefined) throw new InvalidLimitError(`the instance is not fuel-metered (no ${FUEL_EXPORT} export)`)
+  const value = typeof fuel === 'bigint' ? fuel : BigInt(fuel)
+  if (value < 0n || value > MAX_FUEL) throw new InvalidLimitError(`fuel must be between 0 and 2^63-1, got ${value}`, { fuel: value })
+  global.value = value
+}
+
+/** Fuel left in a metered instance; negative after it ran out. */
+export function fuelLeft (instance: WebAssembly.Instance): bigint {
+  const global = exportedGlobal(instance, FUEL_EXPORT)
+  if (global === undefined) throw new InvalidLimitError(`the instance is not fuel-metered (no ${FUEL_EXPORT} export)`)
+  return global.value as bigint
+}
+
+/** Whether a `memory.grow` failed in this instance (only modules instrumented with a memory cap). */
+export function memoryGrowFailed (instance: WebAssembly.Instance): boolean {
+  const global = exportedGlobal(instance, OOM_EXPORT)
+  return global !== undefined && global.value !== 0
+}
