@@ -385,7 +385,8 @@ export async function runCoreExport (
   try {
     instance = await WebAssembly.instantiate(module, imports)
   } catch (err) {
-    if (err instanceof WebAssembly.LinkError || err instanceof WebAssembly.CompileError) {
+    // A missing import module is a TypeError, a missing or mistyped import a LinkError.
+    if (err instanceof WebAssembly.LinkError || err instanceof WebAssembly.CompileError || err instanceof TypeError) {
       throw new InvalidModuleError(`cannot instantiate: ${err.message}`, {}, { cause: err })
     }
     // The start function failed; without an instance its fuel and OOM flag cannot be read.
