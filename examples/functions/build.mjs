@@ -161,9 +161,9 @@ export declare const componentBase64: string
 /** The core module carrying a component-type custom section, as base64. */
 export declare const coreBase64: string
 /** A fresh copy of the component bytes. */
-export declare function componentBytes(): Uint8Array
+export declare function componentBytes(): Uint8Array<ArrayBuffer>
 /** A fresh copy of the core module bytes (with the component-type section). */
-export declare function coreBytes(): Uint8Array
+export declare function coreBytes(): Uint8Array<ArrayBuffer>
 /** The WIT world the component implements. */
 export declare const world: 'homestar:test/test@0.1.1'
 `

@@ -81,7 +81,8 @@ export function grayscale(img: Image): Image {
 
 /** Builds the normalized Gaussian window for output position `o` along an axis of length `len`. */
 @inline function gauss(x: f32, sigma: f32): f32 {
-  return (<f32>1.0 / (Mathf.sqrt(<f32>2.0 * Mathf.PI) * sigma)) * Mathf.exp(-(x * x) / (<f32>2.0 * sigma * sigma));
+  // Evaluated as image's `gaussian`: (sqrt(2π)·σ)⁻¹ · exp(-x² / (2·σ²)), in f32.
+  return (<f32>1.0 / (Mathf.sqrt(<f32>2.0 * Mathf.PI) * sigma)) * Mathf.exp(-(x * x) / (<f32>2.0 * (sigma * sigma)));
 }
 
 // Per-position windows: LEFT[o] (u32), COUNT[o] (u32), and weights at WOFF[o] (u32 index into WEIGHTS).
@@ -180,7 +181,9 @@ export function blur(img: Image, sigma: f32): Image {
         }
         if (acc < 0) acc = 0;
         if (acc > maxV) acc = maxV;
-        const v = <u32>Mathf.floor(acc + 0.5);
+        // Round half away from zero (Rust's f32::round), exact: acc - trunc(acc) has no rounding error.
+        let v = <u32>Mathf.trunc(acc);
+        if (acc - <f32>v >= 0.5) v++;
         const di = d + (<usize>x * ch + c) * sb;
         if (bps == 1) store<u8>(di, <u8>v);
         else store<u16>(di, bswap<u16>(<u16>v));
