@@ -1,0 +1,158 @@
+/**
+ * `createIpvm()`: the runtime. Parses and plans workflows, replays what has a receipt, runs the rest
+ * as dataflow on the executor, and keeps every receipt durable.
+ */
+import { AbortError, type CID, type ParsedWorkflow, parseWorkflow, planWorkflow, serializeError, type WorkflowInput } from '@ipvm/core'
+import type { ReceiptStore } from '@ipvm/store'
+import { MutationPolicyError, NotStartedError } from './errors.js'
+import type { RunEvent, WorkflowResult } from './events.js'
+import type { EffectHandler, WasmExecutor } from './executor.js'
+import { EventChannel, schedule } from './scheduler.js'
+import { BatchingReceiptWriter, type ContentStore, Memo, type ReceiptSigner } from './services.js'
+
+export interface IpvmInit {
+  /** Where receipts live. */
+  store: ReceiptStore
+  /** Where modules, inputs and large outputs live. */
+  content: ContentStore
+  /** Runs `wasm/run` tasks (the worker pool). */
+  executor: WasmExecutor
+  /** Signs receipts; unsigned receipts (`iss` null) without one. */
+  signer?: ReceiptSigner
+  /** Handlers for ops other than `wasm/run`, by op. */
+  handlers?: Record<string, EffectHandler>
+  /** Bytes outputs larger than this go to content and the receipt links them (default 64 KiB). */
+  outputThreshold?: number
+  /** Replayable receipts kept in memory for instant replay (default 4096). */
+  memoCapacity?: number
+  /** Start on creation (default true). */
+  start?: boolean
+}
+
+export interface RunOptions {
+  signal?: AbortSignal
+  /** Called with every event, as they happen. */
+  onProgress?: (event: RunEvent) => void
+  /** Allow more than one mutation in one workflow. */
+  force?: boolean
+}
+
+/** A running workflow: iterate it for events; `result` resolves when every task has a receipt. */
+export interface WorkflowRun extends AsyncIterable<RunEvent> {
+  readonly result: Promise<WorkflowResult>
+}
+
+export interface Ipvm {
+  start: () => Promise<void>
+  stop: () => Promise<void>
+  readonly status: 'started' | 'stopped'
+  /** Runs a workflow: Homestar JSON text, DAG-CBOR bytes, a parsed object, or a `ParsedWorkflow`. */
+  run: (workflow: WorkflowInput | ParsedWorkflow, options?: RunOptions) => WorkflowRun
+  readonly store: ReceiptStore
+  readonly content: ContentStore
+  /** This node's DID, when it signs receipts. */
+  readonly did?: string
+}
+
+function isParsed (value: unknown): value is ParsedWorkflow {
+  return typeof value === 'object' && value !== null && 'byInstruction' in value && 'tasks' in value && 'cid' in value
+}
+
+class IpvmNode implements Ipvm {
+  status: 'started' | 'stopped' = 'stopped'
+  readonly store: ReceiptStore
+  readonly content: ContentStore
+  readonly did?: string
+  private readonly executor: WasmExecutor
+  private readonly memo: Memo
+  private readonly writer: BatchingReceiptWriter
+  private readonly handlers: Map<string, EffectHandler>
+  private readonly active = new Set<AbortController>()
+  private readonly warnings = new Set<(operation: string, error: unknown) => void>()
+
+  constructor (private readonly init: IpvmInit) {
+    this.store = init.store
+    this.content = init.content
+    this.executor = init.executor
+    if (init.signer !== undefined) this.did = init.signer.did
+    const warn = (operation: string, error: unknown): void => { for (const w of this.warnings) w(operation, error) }
+    this.memo = new Memo(init.store, init.memoCapacity ?? 4096, warn)
+    this.writer = new BatchingReceiptWriter(init.store, this.memo, warn)
+    this.handlers = new Map(Object.entries(init.handlers ?? {}))
+  }
+
+  async start (): Promise<void> {
+    if (this.status === 'started') return
+    await this.executor.start?.()
+    this.status = 'started'
+  }
+
+  async stop (): Promise<void> {
+    if (this.status === 'stopped') return
+    this.status = 'stopped'
+    for (const controller of this.active) controller.abort(new AbortError('ipvm stopped'))
+    await this.writer.idle()
+    await this.executor.stop?.()
+    await this.store.close()
+  }
+
+  run (input: WorkflowInput | ParsedWorkflow, options: RunOptions = {}): WorkflowRun {
+    const channel = new EventChannel(options.onProgress)
+    const controller = new AbortController()
+    const signal = options.signal === undefined ? controller.signal : AbortSignal.any([options.signal, controller.signal])
+    const result = (async (): Promise<WorkflowResult> => {
+      if (this.status !== 'started') throw new NotStartedError('ipvm is not started: call start() first')
+      this.active.add(controller)
+      const onWarning = (operation: string, error: unknown): void => {
+        channel.push({ type: 'store:warning', operation, message: serializeError(error).message })
+      }
+      this.warnings.add(onWarning)
+      try {
+        signal.throwIfAborted()
+        const parsed = isParsed(input) ? input : await parseWorkflow(input, { signal })
+        const plan = planWorkflow(parsed)
+        const mutations = parsed.tasks.filter((t) => this.handlers.get(t.task.run.op)?.kind === 'mutation')
+        if (mutations.length > 1 && options.force !== true) {
+          throw new MutationPolicyError(`workflow has ${mutations.length} mutations (tasks ${mutations.map((t) => t.index).join(', ')}); pass force to run more than one`, { tasks: mutations.map((t) => t.index) })
+        }
+        return await schedule(parsed, plan, {
+          executor: this.executor,
+          content: this.content,
+          memo: this.memo,
+          sink: this.writer,
+          ...(this.init.signer === undefined ? {} : { signer: this.init.signer }),
+          handlers: this.handlers,
+          outputThreshold: this.init.outputThreshold ?? 64 * 1024
+        }, { signal, force: options.force === true, channel })
+      } catch (err) {
+        if (signal.aborted && !(err instanceof AbortError)) throw new AbortError(undefined, { cause: String(signal.reason) })
+        throw err
+      } finally {
+        this.warnings.delete(onWarning)
+        this.active.delete(controller)
+      }
+    })()
+    result.then(() => { channel.end() }, (err: unknown) => { channel.end(err) })
+    // The iterator rethrows the failure; an unobserved `result` must not become an unhandled rejection.
+    result.catch(() => {})
+    return {
+      result,
+      [Symbol.asyncIterator]: () => channel[Symbol.asyncIterator]()
+    }
+  }
+
+  /** Receipt for an instruction, when one is memoized. */
+  async receipt (instruction: CID, options: { signal?: AbortSignal } = {}): Promise<Awaited<ReturnType<Memo['get']>>> {
+    return await this.memo.get(instruction, options)
+  }
+}
+
+/**
+ * Creates an ipvm node from its parts. Platform defaults (IndexedDB or LevelDB, the worker pool, a
+ * persisted identity) are assembled by `createIpvm` in `index.ts`.
+ */
+export async function createIpvmFromParts (init: IpvmInit): Promise<Ipvm> {
+  const node = new IpvmNode(init)
+  if (init.start !== false) await node.start()
+  return node
+}

@@ -1,0 +1,392 @@
+/**
+ * The dataflow scheduler: a task starts as soon as everything it awaits has a receipt; before running
+ * it, its instruction CID is looked up (memory, then the store); every outcome — success or failure —
+ * becomes a receipt that is durable before any dependent starts.
+ */
+import {
+  AbortError, type AwaitRef, type CID, type IpldMap, type IpldValue, invocationCid, IpvmError, isIpldMap, isOk,
+  type ParsedWorkflow, type Plan, type Receipt, type Result, receiptCid, type SerializedError, serializeError, WASM_RUN
+} from '@ipvm/core'
+import { ContentNotFoundError } from '@ipvm/store'
+import { limitsFromMeta } from '@ipvm/wasm'
+import { CID as CIDClass } from 'multiformats/cid'
+import {
+  BranchMismatchError, DependencyFailedError, DETERMINISTIC_ERROR_CODES, MutationSkippedError,
+  UnresolvedAwaitError, UnsupportedOpError
+} from './errors.js'
+import type { RunEvent, TaskOutcome, WorkflowResult, WorkflowStatus } from './events.js'
+import type { EffectHandler, WasmExecutor } from './executor.js'
+import type { ContentStore, MemoCache, ReceiptSink, ReceiptSigner, StoredAnswer } from './services.js'
+
+export interface SchedulerServices {
+  executor: WasmExecutor
+  content: ContentStore
+  memo: MemoCache
+  sink: ReceiptSink
+  signer?: ReceiptSigner
+  handlers: ReadonlyMap<string, EffectHandler>
+  /** Outputs (bytes) larger than this are stored as content and the receipt holds their link. */
+  outputThreshold: number
+}
+
+interface Answer {
+  out: Result
+  receiptCid: CID
+  /** Deterministic answer of the instruction (memoized), as opposed to a limit or infrastructure failure. */
+  replayable: boolean
+}
+
+/** An error as the IPLD value of a receipt's `error` branch. */
+export function errorValue (err: unknown, extra: IpldMap = {}): IpldMap {
+  const data: SerializedError = serializeError(err)
+  // Details sit beside name/code/message, so a branch mismatch reads as the UCAN Promise spec writes it:
+  // {reason: "branch mismatch", expected, got, from}.
+  const details = data.details === undefined ? {} : toIpld(data.details) as IpldMap
+  return { ...details, ...extra, name: data.name, code: data.code, message: data.message }
+}
+
+function toIpld (value: unknown): IpldValue {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return value
+  if (typeof value === 'number') return Number.isFinite(value) ? value : String(value)
+  if (typeof value === 'bigint') return value
+  if (Array.isArray(value)) return value.map(toIpld)
+  if (typeof value === 'object') {
+    const out: IpldMap = {}
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) if (v !== undefined) out[k] = toIpld(v)
+    return out
+  }
+  return String(value)
+}
+
+function codeOf (err: unknown): string {
+  return err instanceof IpvmError ? err.code : (typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : 'ERR_UNKNOWN')
+}
+
+/** The module CID of an `ipfs://<cid>` resource (also `/ipfs/<cid>` paths and gateway URLs). */
+export function moduleCidOf (rsc: string): CID {
+  const match = /^ipfs:\/\/([^/?#]+)/.exec(rsc) ?? /\/ipfs\/([^/?#]+)/.exec(rsc) ?? /^https?:\/\/([a-z0-9]+)\.ipfs\./.exec(rsc)
+  if (match === null) throw new ContentNotFoundError(`cannot fetch resource ${rsc}: only ipfs:// URIs (and IPFS paths) are supported`, { rsc })
+  try {
+    return CIDClass.parse(match[1]!)
+  } catch {
+    throw new ContentNotFoundError(`resource ${rsc} does not name a valid CID`, { rsc })
+  }
+}
+
+/** Replaces awaits in `input` with the awaited results (per await kind); throws a typed error for mismatches. */
+function substitute (value: IpldValue, awaited: Map<string, { ref: AwaitRef, answer: Answer }>, path: string): IpldValue {
+  if (Array.isArray(value)) return value.map((v, i) => substitute(v, awaited, `${path}[${i}]`))
+  if (isIpldMap(value)) {
+    const hit = awaited.get(path)
+    if (hit !== undefined) {
+      const { ref, answer } = hit
+      if (ref.kind === 'await/*') return isOk(answer.out) ? { ok: answer.out.ok } : { error: answer.out.error }
+      const want = ref.kind === 'await/ok' ? 'ok' : 'error'
+      const got = isOk(answer.out) ? 'ok' : 'error'
+      if (want !== got) {
+        if (got === 'error' && !answer.replayable) {
+          throw new DependencyFailedError(`awaited task ${ref.instruction.toString()} failed (${describeError(answer.out)}), so this task could not run`, { from: answer.receiptCid.toString(), instruction: ref.instruction.toString() })
+        }
+        throw new BranchMismatchError(`branch mismatch: ${path} awaits the ${want} of ${ref.instruction.toString()}, which is ${got === 'ok' ? 'a success' : `an error (${describeError(answer.out)})`}`,
+          { reason: 'branch mismatch', expected: want, got, from: answer.receiptCid.toString() })
+      }
+      return isOk(answer.out) ? answer.out.ok : (answer.out as { error: IpldValue }).error
+    }
+    const out: IpldMap = {}
+    for (const [k, v] of Object.entries(value)) out[k] = substitute(v, awaited, path === '' ? k : `${path}.${k}`)
+    return out
+  }
+  return value
+}
+
+function describeError (out: Result): string {
+  if (isOk(out)) return 'ok'
+  const e = out.error
+  if (isIpldMap(e) && typeof e.message === 'string') return typeof e.name === 'string' ? `${e.name}: ${e.message}` : e.message
+  return 'error'
+}
+
+/** Replaces every link in the arguments with the bytes it names, as Homestar does; records them. */
+async function resolveLinks (value: IpldValue, content: ContentStore, links: CID[], signal: AbortSignal): Promise<IpldValue> {
+  const cid = CIDClass.asCID(value)
+  if (cid !== null) {
+    links.push(cid)
+    return await content.get(cid, { signal })
+  }
+  if (Array.isArray(value)) return await Promise.all(value.map(async (v) => await resolveLinks(v, content, links, signal)))
+  if (isIpldMap(value)) {
+    const out: IpldMap = {}
+    for (const [k, v] of Object.entries(value)) out[k] = await resolveLinks(v, content, links, signal)
+    return out
+  }
+  return value
+}
+
+/** Moves byte strings above the threshold into content, leaving links in the value. */
+async function externalize (value: IpldValue, services: SchedulerServices, signal: AbortSignal): Promise<IpldValue> {
+  if (value instanceof Uint8Array) {
+    return value.byteLength > services.outputThreshold ? await services.content.put(value, { signal }) : value
+  }
+  if (Array.isArray(value)) return await Promise.all(value.map(async (v) => await externalize(v, services, signal)))
+  if (isIpldMap(value)) {
+    const out: IpldMap = {}
+    for (const [k, v] of Object.entries(value)) out[k] = await externalize(v, services, signal)
+    return out
+  }
+  return value
+}
+
+/** A queue of events that is also an async iterator. */
+export class EventChannel implements AsyncIterable<RunEvent> {
+  private readonly buffer: RunEvent[] = []
+  private waiting?: () => void
+  private ended = false
+  private failure?: unknown
+
+  constructor (private readonly onProgress?: (event: RunEvent) => void) {}
+
+  push (event: RunEvent): void {
+    this.buffer.push(event)
+    try {
+      this.onProgress?.(event)
+    } catch {
+      // a listener's exception must not break the run
+    }
+    this.waiting?.()
+  }
+
+  end (failure?: unknown): void {
+    this.ended = true
+    this.failure = failure
+    this.waiting?.()
+  }
+
+  async * [Symbol.asyncIterator] (): AsyncGenerator<RunEvent> {
+    let read = 0
+    for (;;) {
+      while (read < this.buffer.length) yield this.buffer[read++]!
+      if (this.ended) {
+        if (this.failure !== undefined) throw this.failure
+        return
+      }
+      await new Promise<void>((resolve) => { this.waiting = resolve })
+      this.waiting = undefined
+    }
+  }
+}
+
+export interface ScheduleOptions {
+  signal: AbortSignal
+  force: boolean
+  channel: EventChannel
+}
+
+/** Runs a parsed, planned workflow to completion. */
+export async function schedule (workflow: ParsedWorkflow, plan: Plan, services: SchedulerServices, options: ScheduleOptions): Promise<WorkflowResult> {
+  const { signal, channel } = options
+  const started = performance.now()
+  const n = workflow.tasks.length
+  const answers = new Map<number, Answer>()
+  const outcomes: TaskOutcome[] = new Array(n)
+  const labels = workflow.tasks.map((t) => t.label ?? (typeof t.task.run.input.func === 'string' ? t.task.run.input.func : t.task.run.op))
+  const kindOf = (i: number): 'pure' | 'query' | 'mutation' | 'unknown' => {
+    const op = workflow.tasks[i]!.task.run.op
+    if (op === WASM_RUN) return 'pure'
+    return services.handlers.get(op)?.kind ?? 'unknown'
+  }
+  channel.push({ type: 'workflow:started', workflow: workflow.cid, ...(workflow.name === undefined ? {} : { name: workflow.name }), tasks: n })
+
+  // External awaits: receipts of earlier workflows, from the store.
+  const externals = new Map<string, Answer | undefined>()
+  await Promise.all([...new Set(workflow.tasks.flatMap((t) => t.external.map(String)))].map(async (key) => {
+    const found = await services.memo.get(CIDClass.parse(key), { signal })
+    externals.set(key, found === undefined ? undefined : { out: found.receipt.out, receiptCid: found.receiptCid, replayable: true })
+  }))
+
+  const finish = (index: number, outcome: TaskOutcome, answer: Answer): void => {
+    outcomes[index] = outcome
+    answers.set(index, answer)
+    const base = { ...outcome }
+    delete (base as { status?: unknown }).status
+    if (outcome.status === 'failed') channel.push({ ...base, type: 'task:failed', error: outcome.error! })
+    else channel.push({ ...base, type: outcome.status === 'replayed' ? 'task:replayed' : 'task:ran' })
+  }
+
+  const fail = async (index: number, err: unknown, replayable: boolean): Promise<void> => {
+    const out: Result = { error: errorValue(err) }
+    await record(index, out, replayable, {}, [], performance.now())
+  }
+
+  // Signs, stores (durably) and announces a receipt.
+  const record = async (index: number, out: Result, replayable: boolean, meta: IpldMap, args: CID[], startedAt: number, fuelUsed?: bigint): Promise<void> => {
+    const task = workflow.tasks[index]!
+    let receipt: Receipt = { ran: await invocationCid({ task: task.task }), out, fx: { fork: [] }, meta, iss: null, prf: [] }
+    if (services.signer !== undefined) receipt = await services.signer.sign(receipt)
+    const cid = await receiptCid(receipt)
+    const awaitedArgs = [...args, ...task.awaits.map((a) => a.instruction)]
+    await services.sink.write({ receipt, receiptCid: cid, instruction: task.instruction, workflow: workflow.cid, args: awaitedArgs, replayable })
+    const durationMs = performance.now() - startedAt
+    const outcome: TaskOutcome = {
+      index, instruction: task.instruction, label: labels[index]!, receipt, receiptCid: cid, out, replayed: false, durationMs,
+      where: 'local', status: isOk(out) ? 'ran' : 'failed'
+    }
+    if (fuelUsed !== undefined) outcome.fuelUsed = fuelUsed
+    if (!isOk(out)) outcome.error = errorFromOut(out)
+    finish(index, outcome, { out, receiptCid: cid, replayable })
+  }
+
+  const replay = (index: number, hit: StoredAnswer): void => {
+    const task = workflow.tasks[index]!
+    const out = hit.receipt.out
+    const outcome: TaskOutcome = {
+      index, instruction: task.instruction, label: labels[index]!, receipt: hit.receipt, receiptCid: hit.receiptCid, out,
+      replayed: true, durationMs: 0, where: hit.where, status: isOk(out) ? 'replayed' : 'failed'
+    }
+    if (!isOk(out)) outcome.error = errorFromOut(out)
+    finish(index, outcome, { out, receiptCid: hit.receiptCid, replayable: true })
+  }
+
+  const runTask = async (index: number): Promise<void> => {
+    const entry = workflow.tasks[index]!
+    const { task } = entry
+    channel.push({ type: 'task:ready', index, instruction: entry.instruction, label: labels[index]! })
+    const kind = kindOf(index)
+    // Memo lookup first: pure tasks only; queries and mutations observe or change the world.
+    if (kind === 'pure') {
+      const hit = await services.memo.get(entry.instruction, { signal })
+      if (hit !== undefined) {
+        replay(index, hit)
+        return
+      }
+    }
+    const startedAt = performance.now()
+    let input: IpldValue
+    const links: CID[] = []
+    try {
+      const awaited = new Map<string, { ref: AwaitRef, answer: Answer }>()
+      for (const ref of entry.awaits) {
+        const target = workflow.byInstruction.get(ref.instruction.toString())
+        const answer = target === undefined ? externals.get(ref.instruction.toString()) : answers.get(target)
+        if (answer === undefined) {
+          throw new UnresolvedAwaitError(`${ref.path} awaits ${ref.instruction.toString()}, which is not in this workflow and has no receipt in the store`, { instruction: ref.instruction.toString() })
+        }
+        awaited.set(ref.path, { ref, answer })
+      }
+      input = substitute(task.run.input, awaited, 'run.input')
+    } catch (err) {
+      await fail(index, err, codeOf(err) === 'ERR_BRANCH_MISMATCH')
+      return
+    }
+    if (kind === 'unknown') {
+      await fail(index, new UnsupportedOpError(`no handler for op "${task.run.op}" on this node`, { op: task.run.op }), false)
+      return
+    }
+    if (kind !== 'pure') {
+      const handler = services.handlers.get(task.run.op)!
+      channel.push({ type: 'task:started', index, instruction: entry.instruction, label: labels[index]!, where: 'local' })
+      try {
+        const value = await handler.run(input as IpldMap, { signal, instruction: entry.instruction, meta: task.meta })
+        const out: Result = isIpldMap(value) && (Object.keys(value).length === 1) && ('ok' in value || 'error' in value) ? value as Result : { ok: value as IpldValue }
+        // effects are never memoized: a query's answer can change, a mutation must not be skipped
+        await record(index, out, false, { op: task.run.op }, [], startedAt)
+      } catch (err) {
+        if (signal.aborted) throw new AbortError()
+        await fail(index, err, false)
+      }
+      return
+    }
+    const func = task.run.input.func as string
+    let args: IpldValue[]
+    let bytes: Uint8Array
+    let module: CID
+    try {
+      args = await resolveLinks((input as IpldMap).args as IpldValue[], services.content, links, signal) as IpldValue[]
+      module = moduleCidOf(task.run.rsc)
+      bytes = await services.content.get(module, { signal })
+    } catch (err) {
+      if (signal.aborted) throw new AbortError()
+      await fail(index, err, false)
+      return
+    }
+    channel.push({ type: 'task:started', index, instruction: entry.instruction, label: labels[index]!, where: 'local' })
+    try {
+      const limits = limitsFromMeta(task.meta)
+      const result = await services.executor.run({ module, bytes, func, args, limits }, { signal })
+      const value = await externalize(result.value, services, signal)
+      const meta: IpldMap = { op: func }
+      if (result.fuelUsed !== undefined) meta.fuel = result.fuelUsed
+      await record(index, { ok: value }, true, meta, links, startedAt, result.fuelUsed)
+    } catch (err) {
+      if (signal.aborted) throw new AbortError()
+      const meta: IpldMap = { op: func }
+      await record(index, { error: errorValue(err) }, DETERMINISTIC_ERROR_CODES.has(codeOf(err)), meta, links, startedAt)
+    }
+  }
+
+  // Dataflow loop: start every ready task; when one finishes (its receipt durable), release dependents.
+  const ready = plan.readySet()
+  const running = new Map<number, Promise<number>>()
+  const deferredMutations: number[] = []
+  const startReady = (): void => {
+    for (const index of ready.take()) {
+      if (kindOf(index) === 'mutation') deferredMutations.push(index)
+      else {
+        const done = runTask(index).then(() => index)
+        done.catch(() => {}) // observed through the race below; after an abort nobody else awaits it
+        running.set(index, done)
+      }
+    }
+  }
+  const drain = async (): Promise<void> => {
+    while (running.size > 0) {
+      const index = await raceAbort(Promise.race(running.values()), signal)
+      running.delete(index)
+      ready.complete(index)
+      startReady()
+    }
+  }
+  startReady()
+  await drain()
+  // Mutations run last, one at a time, and only when every pure task and query so far succeeded.
+  while (deferredMutations.length > 0) {
+    signal.throwIfAborted()
+    const index = deferredMutations.shift()!
+    if ([...answers.values()].every((a) => isOk(a.out))) await runTask(index)
+    else await fail(index, new MutationSkippedError('not run: a pure task or query of this workflow did not succeed'), false)
+    ready.complete(index)
+    startReady()
+    await drain()
+  }
+
+  const tasks = outcomes
+  const failed = tasks.filter((t) => t.status === 'failed').length
+  const status: WorkflowStatus = failed === 0 ? 'completed' : failed === n ? 'failed' : 'partial'
+  const durationMs = performance.now() - started
+  channel.push({
+    type: 'workflow:finished', workflow: workflow.cid, status, durationMs,
+    ran: tasks.filter((t) => t.status === 'ran').length,
+    replayed: tasks.filter((t) => t.replayed).length,
+    failed
+  })
+  const result: WorkflowResult = { workflow: workflow.cid, status, tasks, durationMs }
+  if (workflow.name !== undefined) result.name = workflow.name
+  return result
+}
+
+function errorFromOut (out: Result): SerializedError {
+  const e = (out as { error: IpldValue }).error
+  if (isIpldMap(e) && typeof e.name === 'string' && typeof e.code === 'string' && typeof e.message === 'string') {
+    return { name: e.name, code: e.code, message: e.message }
+  }
+  return { name: 'Error', code: 'ERR_TASK_FAILED', message: typeof e === 'string' ? e : 'the task failed' }
+}
+
+async function raceAbort<T> (promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  promise.catch(() => {}) // settles after an abort too, when nobody listens any more
+  if (signal.aborted) throw new AbortError()
+  return await new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => { reject(new AbortError()) }
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(resolve, reject).finally(() => { signal.removeEventListener('abort', onAbort) })
+  })
+}

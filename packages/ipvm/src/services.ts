@@ -1,0 +1,140 @@
+/**
+ * The runtime's view of its storage: content (module and argument bytes, large outputs), the memo
+ * (instruction CID → replayable receipt, in memory then in the store) and a batching receipt writer
+ * that makes every receipt durable before the task's dependents start.
+ */
+import type { CID, Receipt } from '@ipvm/core'
+import type { ReceiptStore, StoredReceipt } from '@ipvm/store'
+
+export interface AbortOptions {
+  signal?: AbortSignal
+}
+
+/** Content by CID: modules, inputs, large outputs. */
+export interface ContentStore {
+  /** The bytes a CID names (raw or UnixFS), checked against the CID; throws ContentNotFoundError. */
+  get: (cid: CID, options?: AbortOptions) => Promise<Uint8Array>
+  /** Stores bytes as one raw block; returns its CID. */
+  put: (bytes: Uint8Array, options?: AbortOptions) => Promise<CID>
+}
+
+/** Signs receipts as this node (sets `iss` and `sig`). */
+export interface ReceiptSigner {
+  readonly did: string
+  sign: (receipt: Receipt) => Promise<Receipt>
+}
+
+/** A memoized answer and where it was found. */
+export interface StoredAnswer {
+  receipt: Receipt
+  receiptCid: CID
+  where: 'memory' | 'store'
+}
+
+export interface MemoCache {
+  get: (instruction: CID, options?: AbortOptions) => Promise<StoredAnswer | undefined>
+}
+
+export interface ReceiptSink {
+  /** Resolves once the receipt is durable. */
+  write: (entry: StoredReceipt) => Promise<void>
+}
+
+/** Warnings the storage layer reports instead of failing a workflow. */
+export type WarningListener = (operation: string, error: unknown) => void
+
+/**
+ * Memo lookups in memory (an LRU of recent replayable receipts), then in the store. A store that
+ * fails degrades to a miss with a warning: storage never fails a workflow.
+ */
+export class Memo implements MemoCache {
+  private readonly recent = new Map<string, { receipt: Receipt, receiptCid: CID }>()
+
+  constructor (private readonly store: ReceiptStore, private readonly capacity = 4096, private readonly warn: WarningListener = () => {}) {}
+
+  remember (instruction: CID, receipt: Receipt, receiptCid: CID): void {
+    const key = instruction.toString()
+    this.recent.delete(key)
+    this.recent.set(key, { receipt, receiptCid })
+    if (this.recent.size > this.capacity) this.recent.delete(this.recent.keys().next().value!)
+  }
+
+  forget (): void {
+    this.recent.clear()
+  }
+
+  async get (instruction: CID, options: AbortOptions = {}): Promise<StoredAnswer | undefined> {
+    const key = instruction.toString()
+    const hot = this.recent.get(key)
+    if (hot !== undefined) {
+      this.recent.delete(key)
+      this.recent.set(key, hot)
+      return { ...hot, where: 'memory' }
+    }
+    try {
+      const stored = await this.store.getByInstruction(instruction, options)
+      if (stored === undefined) return undefined
+      this.remember(instruction, stored.receipt, stored.receiptCid)
+      return { receipt: stored.receipt, receiptCid: stored.receiptCid, where: 'store' }
+    } catch (err) {
+      options.signal?.throwIfAborted()
+      this.warn('getByInstruction', err)
+      return undefined
+    }
+  }
+}
+
+/**
+ * Group commit: receipts finished while a write is in flight go into the next batch, so many small
+ * tasks cost few durable writes, and each `write` resolves only when its batch is durable.
+ */
+export class BatchingReceiptWriter implements ReceiptSink {
+  private pending: Array<{ entry: StoredReceipt, resolve: () => void }> = []
+  private flushing: Promise<void> | undefined
+  private scheduled = false
+
+  constructor (private readonly store: ReceiptStore, private readonly memo: Memo, private readonly warn: WarningListener = () => {}) {}
+
+  async write (entry: StoredReceipt): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.pending.push({ entry, resolve })
+      this.schedule()
+    })
+  }
+
+  private schedule (): void {
+    if (this.scheduled) return
+    this.scheduled = true
+    // Let the receipts that finish in this turn join the batch, then write after the one in flight.
+    queueMicrotask(() => {
+      const previous = this.flushing ?? Promise.resolve()
+      this.flushing = previous.then(async () => { await this.flush() })
+    })
+  }
+
+  private async flush (): Promise<void> {
+    this.scheduled = false
+    const batch = this.pending
+    this.pending = []
+    if (batch.length === 0) return
+    try {
+      await this.store.put(batch.map((b) => b.entry))
+    } catch (err) {
+      this.warn('put', err)
+    }
+    for (const { entry, resolve } of batch) {
+      if (entry.replayable) this.memo.remember(entry.instruction, entry.receipt, entry.receiptCid)
+      resolve()
+    }
+  }
+
+  /** Resolves when everything written so far is durable. */
+  async idle (): Promise<void> {
+    for (;;) {
+      await Promise.resolve() // let a scheduled flush chain itself first
+      const current = this.flushing
+      await current
+      if (current === this.flushing && !this.scheduled && this.pending.length === 0) return
+    }
+  }
+}
