@@ -2,7 +2,7 @@
  * The one test suite every ReceiptStore implementation passes (as js-libp2p's interface
  * compliance tests): call `receiptStoreCompliance(name, factory)` from a test file.
  */
-import { AbortError, CID, cidOf, cidOfBytes, encode, ipldEquals, receiptToIpld } from '@ipvm/core'
+import { AbortError, type CID, cidOf, cidOfBytes, encode, ipldEquals, receiptToIpld } from '@ipvm/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ReceiptStore, ReceiptStoreInit, StoredReceipt, StoredReceiptEntry } from '../src/index.js'
 import { makeEntry, sizeOf } from './helpers.js'

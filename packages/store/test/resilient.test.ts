@@ -1,4 +1,4 @@
-import { CID } from '@ipvm/core'
+import type { CID } from '@ipvm/core'
 import { describe, expect, it } from 'vitest'
 import { MemoryReceiptStore, type ReceiptStore, resilientStore, type StoredReceipt, type StoreWarning } from '../src/index.js'
 import { makeEntry } from './helpers.js'
