@@ -10,7 +10,9 @@ import {
   OutOfMemoryError, ResultTypeError, WasmTrapError
 } from './errors.js'
 import type { Limits } from './limits.js'
-import { DEFAULT_INITIAL_FUEL, FUEL_EXPORT, MAX_FUEL, OOM_EXPORT, fuelLeft, meterCoreModule, memoryGrowFailed, setFuel } from './meter.js'
+import {
+  DEFAULT_INITIAL_FUEL, FUEL_EXPORT, MAX_FUEL, OOM_EXPORT, START_EXPORT, fuelLeft, meterCoreModule, memoryGrowFailed, setFuel
+} from './meter.js'
 
 /** A core Wasm value type, as far as calls from IPLD care. */
 export type CoreValType = 'i32' | 'i64' | 'f32' | 'f64' | 'v128' | 'funcref' | 'externref' | 'ref'
@@ -31,6 +33,8 @@ export interface CoreModuleInfo {
   initialFuel?: bigint
   /** The module exports `__ipvm_oom` (it was instrumented with a memory cap). */
   memoryCapped: boolean
+  /** The start function was deferred to the `__ipvm_start` export (called before each call). */
+  deferredStart: boolean
   /** Smallest declared maximum over the module's memories, in bytes, if any declares one. */
   memoryMaxBytes?: number
 }
@@ -139,8 +143,11 @@ function readInfo (bytes: Uint8Array): CoreModuleInfo {
   let metered = false
   let initialFuel: bigint | undefined
   let memoryCapped = false
+  let deferredStart = false
   for (const e of exports) {
-    if (e.kind === 0x00) {
+    if (e.kind === 0x00 && e.name === START_EXPORT) {
+      deferredStart = true
+    } else if (e.kind === 0x00) {
       const typeIndex = funcTypes[e.index]
       const type = typeIndex === undefined ? undefined : types[typeIndex]
       if (type === undefined) throw new InvalidModuleError(`export ${e.name} names function ${e.index} of unknown type`)
@@ -152,7 +159,7 @@ function readInfo (bytes: Uint8Array): CoreModuleInfo {
       memoryCapped = true
     }
   }
-  const info: CoreModuleInfo = { functions, metered, memoryCapped }
+  const info: CoreModuleInfo = { functions, metered, memoryCapped, deferredStart }
   if (initialFuel !== undefined) info.initialFuel = initialFuel
   if (memoryMax !== undefined) info.memoryMaxBytes = memoryMax * 65536
   return info
@@ -180,15 +187,16 @@ export interface PreparedCoreModule {
 }
 
 /**
- * Meters (fuel when `limits.fuel` is set, memory cap when `limits.memoryBytes` is set), compiles
- * and reads a core module. Both results can be posted to a worker.
+ * Meters (fuel when `limits.fuel` is set, memory cap when `limits.memoryBytes` is set; the start
+ * function deferred, so it runs under each call's budget), compiles and reads a core module.
+ * Both results can be posted to a worker.
  * @throws InvalidModuleError when the module is malformed, invalid or uses unsupported features.
  * @throws OutOfMemoryError when its memory minimum exceeds `limits.memoryBytes`.
  */
 export async function prepareCoreModule (bytes: Uint8Array, limits: Pick<Limits, 'fuel' | 'memoryBytes'> = {}): Promise<PreparedCoreModule> {
   let metered: Uint8Array
   try {
-    metered = meterCoreModule(bytes, limits).bytes
+    metered = meterCoreModule(bytes, limits, { deferStart: true }).bytes
   } catch (err) {
     if (err instanceof WasmFormatError) throw new InvalidModuleError(`cannot meter module: ${err.message}`, {}, { cause: err })
     throw err
@@ -403,6 +411,7 @@ export async function runCoreExport (
   const fn = instance.exports[name] as (...a: Array<number | bigint>) => unknown
   let raw: unknown
   try {
+    if (meta.deferredStart) (instance.exports[START_EXPORT] as () => void)()
     raw = fn(...wasmArgs)
   } catch (err) {
     throw classify(err, instance, budget, memoryLimit)

@@ -26,6 +26,9 @@
  * above the cap is an {@link OutOfMemoryError}. Each `memory.grow` is followed by code that sets the
  * exported i32 global `__ipvm_oom` to 1 when the grow failed (returned -1), so a guest that traps
  * after failing to allocate is classified as out of memory, not as a plain trap.
+ *
+ * Start functions run during instantiation on the initial fuel (2^62). With `deferStart` the start
+ * section becomes an `__ipvm_start` export that the host calls under the task's budget instead.
  */
 import { ByteReader, ByteWriter, WasmFormatError, binaryKind } from './binary.js'
 import { InvalidLimitError, OutOfMemoryError } from './errors.js'
@@ -35,6 +38,11 @@ import type { Limits } from './limits.js'
 export const FUEL_EXPORT = '__ipvm_fuel'
 /** Export name of the out-of-memory flag (mutable i32; 1 once a `memory.grow` failed). */
 export const OOM_EXPORT = '__ipvm_oom'
+/**
+ * Export name of a deferred start function (see {@link InstrumentOptions.deferStart}): the host
+ * calls it once, right after instantiation, under the task's fuel budget.
+ */
+export const START_EXPORT = '__ipvm_start'
 /** Initial fuel: large enough for any start function, far from i64 overflow. */
 export const DEFAULT_INITIAL_FUEL = 1n << 62n
 /** Largest fuel budget the i64 global can hold. */
@@ -49,6 +57,13 @@ export interface InstrumentOptions {
   maxMemoryBytes?: number
   /** Initial value of the fuel global (what start functions run on). Default 2^62. */
   initialFuel?: bigint
+  /**
+   * Remove the start section and export the start function as `__ipvm_start` instead, so the host
+   * runs it after instantiation, with the task's budget and with its failures classified (a trap
+   * during instantiation leaves no instance to read the fuel and OOM globals from). Only for hosts
+   * that call `__ipvm_start` themselves, as {@link runCoreExport} does.
+   */
+  deferStart?: boolean
 }
 
 // Section ids, and their required order (custom sections, id 0, may sit anywhere).
@@ -56,6 +71,7 @@ const SEC_IMPORT = 2
 const SEC_MEMORY = 5
 const SEC_GLOBAL = 6
 const SEC_EXPORT = 7
+const SEC_START = 8
 const SEC_CODE = 10
 const ORDER: Record<number, number> = { 1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 13: 6, 6: 7, 7: 8, 8: 9, 9: 10, 12: 11, 10: 12, 11: 13 }
 
@@ -206,7 +222,7 @@ export function instrument (bytes: Uint8Array, options: InstrumentOptions = {}):
   if (capBytes !== undefined && (!Number.isFinite(capBytes) || capBytes < 0)) {
     throw new InvalidLimitError(`maxMemoryBytes must be a non-negative number, got ${capBytes}`, { maxMemoryBytes: capBytes })
   }
-  if (!fuel && capBytes === undefined) return bytes
+  if (!fuel && capBytes === undefined && options.deferStart !== true) return bytes
   if (binaryKind(bytes) !== 'module') {
     throw new WasmFormatError('instrument() rewrites core modules; meter the core modules inside a component instead', 0)
   }
@@ -229,6 +245,7 @@ export function instrument (bytes: Uint8Array, options: InstrumentOptions = {}):
   let importedGlobals = 0
   let definedGlobals = 0
   let lastRank = 0
+  let startFunction: number | undefined
   for (const s of sections) {
     if (s.id === 0) continue
     const rank = ORDER[s.id]
@@ -252,8 +269,11 @@ export function instrument (bytes: Uint8Array, options: InstrumentOptions = {}):
       for (let n = r.u32(); n > 0; n--) memory64.push((readLimits(r, 'memory').flags & 0x04) !== 0)
     } else if (s.id === SEC_GLOBAL) {
       definedGlobals = new ByteReader(bytes, s.start, s.end).u32()
+    } else if (s.id === SEC_START && options.deferStart === true) {
+      startFunction = new ByteReader(bytes, s.start, s.end).u32()
     }
   }
+  if (!fuel && capBytes === undefined && startFunction === undefined) return bytes
 
   // The appended globals, in this order: fuel, then oom flag and grow scratch (when capped).
   const capPages = capBytes === undefined ? undefined : Math.floor(capBytes / PAGE)
@@ -292,6 +312,7 @@ export function instrument (bytes: Uint8Array, options: InstrumentOptions = {}):
     globalsDone = true
     const w = new ByteWriter(64)
     const added = (fuel ? 1 : 0) + (capPages !== undefined ? 2 : 0) + (scratch64 >= 0 ? 1 : 0)
+    if (added === 0 && r === undefined) return
     w.u32(definedGlobals + added)
     if (r !== undefined) { r.u32(); w.bytes(r.bytes.subarray(r.pos, r.end)) }
     if (fuel) { w.u8(0x7e).u8(0x01).u8(0x42).s64(initialFuel).u8(0x0b) }
@@ -306,23 +327,24 @@ export function instrument (bytes: Uint8Array, options: InstrumentOptions = {}):
     exportsDone = true
     const w = new ByteWriter(256)
     let count = 0
+    let from = 0
     if (r !== undefined) {
       count = r.u32()
-      const from = r.pos
+      from = r.pos
       for (let n = count; n > 0; n--) {
         const name = r.name()
-        if (name === FUEL_EXPORT || name === OOM_EXPORT) {
+        if (name === FUEL_EXPORT || name === OOM_EXPORT || name === START_EXPORT) {
           throw new WasmFormatError(`module already exports ${name}: it was instrumented before`, r.pos)
         }
         r.u8(); r.u32()
       }
-      w.u32(count + (fuel ? 1 : 0) + (capPages !== undefined ? 1 : 0))
-      w.bytes(r.bytes.subarray(from, r.pos))
-    } else {
-      w.u32((fuel ? 1 : 0) + (capPages !== undefined ? 1 : 0))
     }
+    const added = (fuel ? 1 : 0) + (capPages !== undefined ? 1 : 0) + (startFunction !== undefined ? 1 : 0)
+    w.u32(count + added)
+    if (r !== undefined) w.bytes(r.bytes.subarray(from, r.pos))
     if (fuel) w.name(FUEL_EXPORT).u8(0x03).u32(fuelGlobal)
     if (capPages !== undefined) w.name(OOM_EXPORT).u8(0x03).u32(oomGlobal)
+    if (startFunction !== undefined) w.name(START_EXPORT).u8(0x00).u32(startFunction)
     out.section(SEC_EXPORT, w.finish())
   }
 
@@ -341,7 +363,9 @@ export function instrument (bytes: Uint8Array, options: InstrumentOptions = {}):
       w.u32(n)
       for (let i = 0; i < n; i++) writeCappedMemory(w, readLimits(r, 'memory'), capPages, plan.capBytes, memoryIndex++)
       out.section(s.id, w.finish())
-    } else if (s.id === SEC_CODE) out.section(s.id, rewriteCode(r, plan))
+    } else if (s.id === SEC_START && startFunction !== undefined) {
+      // Deferred: exported as __ipvm_start instead.
+    } else if (s.id === SEC_CODE && (fuel || capPages !== undefined)) out.section(s.id, rewriteCode(r, plan))
     else out.section(s.id, bytes.subarray(s.start, s.end))
   }
   if (!globalsDone) emitGlobals()
@@ -585,9 +609,13 @@ export interface MeteredModule {
  * Prepares a core module for a run under `limits`: fuel metering when `limits.fuel` is set, a
  * memory cap when `limits.memoryBytes` is set. The budget itself is set per run with {@link setFuel}.
  */
-export function meterCoreModule (bytes: Uint8Array, limits: Pick<Limits, 'fuel' | 'memoryBytes'> = {}): MeteredModule {
+export function meterCoreModule (
+  bytes: Uint8Array,
+  limits: Pick<Limits, 'fuel' | 'memoryBytes'> = {},
+  options: Pick<InstrumentOptions, 'deferStart'> = {}
+): MeteredModule {
   const fuel = limits.fuel !== undefined
-  const out = instrument(bytes, { fuel, maxMemoryBytes: limits.memoryBytes })
+  const out = instrument(bytes, { fuel, maxMemoryBytes: limits.memoryBytes, deferStart: options.deferStart })
   const result: MeteredModule = { bytes: out, fuel }
   if (limits.memoryBytes !== undefined) result.memoryCapBytes = Math.floor(limits.memoryBytes / PAGE) * PAGE
   return result

@@ -123,6 +123,21 @@ describe('fuel', () => {
     expect(await failure(runCoreExport(p.module, p.info, 'get', [], { fuel: 3 }))).toBeInstanceOf(OutOfFuelError)
   })
 
+  test('a runaway or failing start function is classified like a call', async () => {
+    const spin = await prepareCoreModule(await wat('(module (func $s (loop $l (br $l))) (start $s) (func (export "f")))'), { fuel: 1n })
+    expect(spin.info.deferredStart).toBe(true)
+    expect([...spin.info.functions.keys()]).toEqual(['f'])
+    const err = await failure(runCoreExport(spin.module, spin.info, 'f', [], { fuel: 1000 }))
+    expect(err).toBeInstanceOf(OutOfFuelError)
+    expect(err.details['used']).toBe(1001n) // one br per iteration; the 1001st overdraws
+    const bomb = await prepareCoreModule(await wat(`(module (memory 1)
+      (func $s (loop $l (br_if $l (i32.ne (memory.grow (i32.const 1)) (i32.const -1)))) unreachable)
+      (start $s) (func (export "f")))`), { fuel: 1n, memoryBytes: 3 * 65536 })
+    expect(await failure(runCoreExport(bomb.module, bomb.info, 'f', [], { fuel: 1000 }))).toBeInstanceOf(OutOfMemoryError)
+    const trap = await prepareCoreModule(await wat('(module (func $s unreachable) (start $s) (func (export "f")))'))
+    expect(await failure(runCoreExport(trap.module, trap.info, 'f', []))).toBeInstanceOf(WasmTrapError)
+  })
+
   test('a fuel limit on an unmetered module is refused, bad budgets too', async () => {
     const p = await prepared({})
     expect(p.info.metered).toBe(false)
