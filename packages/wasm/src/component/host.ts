@@ -31,14 +31,10 @@ export function defaultHostImports (options: HostOptions = {}): HostImports {
     options.onLog?.({ level: level as LogEntry['level'], context: context as string, message: message as string })
   }
   const getCurrentTime: HostFunction = (): WitValue => {
-    const elapsed = Math.max(0, now() - start)
-    const whole = Math.floor(elapsed / 1000)
-    const fraction = elapsed - whole * 1000
-    return {
-      seconds: BigInt(whole),
-      milliseconds: Math.floor(fraction),
-      nanoseconds: Math.min(999_999_999, Math.floor(fraction * 1e6))
-    }
+    // Whole nanoseconds first, so the three fields always agree (as Rust's Duration accessors do).
+    const nanos = Math.round(Math.max(0, now() - start) * 1e6)
+    const subsec = nanos % 1e9
+    return { seconds: BigInt(Math.floor(nanos / 1e9)), milliseconds: Math.floor(subsec / 1e6), nanoseconds: subsec }
   }
   const print: HostFunction = (message) => { options.onPrint?.(message as string) }
   return {

@@ -339,7 +339,8 @@ function parseIn (r: ByteReader, parent: Scope | undefined): ParsedComponent {
   while (!r.done) {
     const id = r.u8()
     const s: ByteReader = r.slice(r.u32())
-    const count = id === 0 || id === 1 || id === 4 ? 1 : s.u32()
+    // Custom, core module, component and start sections hold one item; the others a vector.
+    const count = id === 0 || id === 1 || id === 4 || id === 9 ? 1 : s.u32()
     for (let i = 0; i < count; i++) {
       switch (id) {
         case 0: {
