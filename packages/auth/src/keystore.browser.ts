@@ -22,7 +22,8 @@ type StoredIdentity =
 
 async function toSigner (record: StoredIdentity, options: IdentityOptions): Promise<Signer> {
   if (record.kind === 'cryptokey') return signerFromCryptoKey(record.privateKey, record.publicKey)
-  return await signerFromSeed(record.seed, { ...options, extractable: options.extractable ?? record.extractable })
+  // A stored identity keeps the extractability it was created with.
+  return await signerFromSeed(record.seed, { ...options, extractable: record.extractable })
 }
 
 async function toRecord (name: string, seed: Uint8Array | undefined, extractable: boolean): Promise<StoredIdentity> {

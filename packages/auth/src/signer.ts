@@ -7,7 +7,7 @@ import { throwIfAborted } from '@ipvm/core'
 import { base58btc } from 'multiformats/bases/base58'
 import { base64url } from 'multiformats/bases/base64'
 import {
-  didFromPublicKey, ED25519_PRIV_PREFIX, hasWebCryptoEd25519, importPrivateKey, publicKeyFromSeed, randomSeed,
+  didFromPublicKey, ED25519_PRIV_PREFIX, fromVarsig, hasWebCryptoEd25519, importPrivateKey, publicKeyFromSeed, randomSeed,
   signWithCryptoKey, signWithSeed, verifyEd25519
 } from './ed25519.js'
 import { MalformedError, NotExtractableError } from './errors.js'
@@ -58,7 +58,12 @@ class Ed25519Signer implements Signer {
   }
 
   async verify (message: Uint8Array, signature: Uint8Array): Promise<boolean> {
-    const raw = signature.byteLength === 68 ? signature.subarray(4) : signature
+    let raw: Uint8Array
+    try {
+      raw = fromVarsig(signature)
+    } catch {
+      return false
+    }
     return await verifyEd25519(this.publicKey, message, raw)
   }
 

@@ -370,6 +370,8 @@ export interface VerifyAuthorityOptions extends AbortOptions {
   cache?: DelegationCache | false
   /** The longest chain followed (default 16). */
   maxDepth?: number
+  /** The most UCANs checked in one verification, across all branches (default 64). */
+  maxLinks?: number
 }
 
 interface Link {
@@ -385,6 +387,8 @@ interface WalkContext {
   skew: number
   cache: DelegationCache | false
   maxDepth: number
+  /** UCANs that may still be checked (a budget against proof fan-out). */
+  linksLeft: number
   signal?: AbortSignal
 }
 
@@ -401,7 +405,8 @@ export async function verifyAuthority (options: VerifyAuthorityOptions): Promise
     now: Math.floor((options.now ?? Date.now)() / 1000),
     skew: options.clockSkew ?? 0,
     cache: options.cache ?? sharedCache,
-    maxDepth: options.maxDepth ?? 16
+    maxDepth: options.maxDepth ?? 16,
+    linksLeft: options.maxLinks ?? 64
   }
   if (options.signal !== undefined) ctx.signal = options.signal
   if (roots.has(options.holder)) {
@@ -445,6 +450,8 @@ export async function verifyAuthority (options: VerifyAuthorityOptions): Promise
 async function checkLink (jwt: string, audience: string, ctx: WalkContext, depth: number): Promise<Delegation> {
   throwIfAborted(ctx.signal)
   if (depth >= ctx.maxDepth) throw new BrokenChainError(`delegation chain longer than ${ctx.maxDepth}`, { depth })
+  if (ctx.linksLeft <= 0) throw new BrokenChainError('too many proofs to check', { depth })
+  ctx.linksLeft--
   const d = await verifyDelegationSignature(jwt, ctx.cache)
   const where = { issuer: d.issuer, audience: d.audience, depth }
   if (d.audience !== audience) {

@@ -1,5 +1,6 @@
 /** The IndexedDB keystore, in real Chromium IndexedDB: reopen and get the same DID. */
 import { describe, expect, it } from 'vitest'
+import { setWebCryptoEd25519 } from '../src/ed25519.js'
 import { exportIdentity, generateIdentity, loadOrCreateIdentity, openKeystore, verifySignature } from '../src/index.js'
 import { refused } from './fixtures.js'
 
@@ -38,6 +39,23 @@ describe('IndexedDB keystore', () => {
     expect(key).toBeInstanceOf(CryptoKey)
     expect(key.extractable).toBe(false)
     expect(raw).not.toHaveProperty('seed')
+  })
+
+  it('without WebCrypto Ed25519, falls back to a stored seed and still reopens to the same DID', async () => {
+    setWebCryptoEd25519(false)
+    try {
+      const location = db()
+      const first = await loadOrCreateIdentity({ location })
+      const again = await loadOrCreateIdentity({ location })
+      expect(again.did).toBe(first.did)
+      expect(again.extractable).toBe(false)
+      await refused(exportIdentity(again), 'NotExtractableError')
+      const msg = new TextEncoder().encode('fallback')
+      setWebCryptoEd25519(undefined)
+      expect(await verifySignature(first.did, msg, await again.sign(msg))).toBe(true)
+    } finally {
+      setWebCryptoEd25519(undefined)
+    }
   })
 
   it('imports an exported identity, lists and deletes', async () => {

@@ -100,6 +100,22 @@ describe('createAuth', () => {
     await alice.verifyReceipt(receipt)
   })
 
+  it('readSignedInvocation refuses malformed wire data', async () => {
+    const signed = await signInvocation(inv, p.alice, { audience: p.executor.did, now })
+    const wire = signedInvocationToIpld(signed)
+    expect(() => readSignedInvocation(null)).toThrow(expect.objectContaining({ name: 'MalformedError' }))
+    for (const broken of [
+      { ...wire, inv: 'x' },
+      { ...wire, inv: { task: { run: { rsc: 'not a uri', op: 'wasm/run', input: { func: 'f', args: [] } } } } },
+      { ...wire, iss: 7 },
+      { ...wire, exp: 1.5 },
+      { ...wire, prf: [1] },
+      { ...wire, sig: 'abc' }
+    ]) {
+      expect(() => readSignedInvocation(broken)).toThrow(expect.objectContaining({ name: 'MalformedError' }))
+    }
+  })
+
   it('trust and untrust a provider', async () => {
     const executor = createAuth({ signer: p.executor, now })
     const leaf = await delegate({ issuer: p.operator, audience: p.alice.did, capabilities: [ipvmCapability(p.operator.did)], now })

@@ -301,6 +301,23 @@ describe('refusals', () => {
     await refused(verify(await invoke(p.alice, [leaf])), 'BrokenChainError', 'broken-chain')
   })
 
+  it('broken chain: a proof fan-out beyond the link budget is refused', async () => {
+    const wrong = await Promise.all(Array.from({ length: 5 }, async () => await delegate({ issuer: p.executor, audience: p.mallory.did, capabilities: [ipvmCapability(p.executor.did)], now })))
+    const good = await chain([{ from: p.executor, to: p.alice }])
+    const leaf = await delegate({ issuer: p.alice, audience: p.bob.did, capabilities: [ipvmCapability(p.executor.did, 'wasm/run')], proofs: [...wrong, good], now })
+    await verify(await invoke(p.bob, [leaf]))
+    const options = { holder: p.bob.did, can: 'wasm/run', roots: [p.executor.did], proofs: [leaf], now, cache: false as const }
+    await verifyAuthority(options)
+    await refused(verifyAuthority({ ...options, maxLinks: 4 }), 'BrokenChainError', 'broken-chain')
+    await refused(verifyAuthority({ ...options, maxDepth: 1 }), 'BrokenChainError', 'broken-chain')
+  })
+
+  it('wrong audience cannot be fixed up by editing aud', async () => {
+    const leaf = await chain([{ from: p.executor, to: p.alice }])
+    const signed = await invoke(p.alice, [leaf], task(M1), { audience: p.mallory.did })
+    await refused(verify({ ...signed, aud: p.executor.did }), 'BadSignatureError', 'bad-signature')
+  })
+
   it('malformed: garbage instead of a UCAN', async () => {
     const signed = await invoke(p.alice, [])
     await refused(verify({ ...signed, prf: ['not.a.jwt'] }), 'MalformedError', 'malformed')
