@@ -10,7 +10,7 @@
  *   write, because several tabs may share the database (totals cannot live in one tab's memory).
  */
 import { type CID, AbortError, throwIfAborted } from '@ipvm/core'
-import { type DBSchema, type IDBPDatabase, type IDBPTransaction, openDB } from 'idb'
+import { type DBSchema, type IDBPDatabase, type IDBPObjectStore, type IDBPTransaction, openDB } from 'idb'
 import { StoreUnavailableError } from './errors.js'
 import type { AbortOptions, EvictOptions, ReceiptStore, ReceiptStoreInit, ReceiptStoreStats, StoredReceipt, StoredReceiptEntry } from './interface.js'
 import { AccessClock, entryFromStored, type PreparedEntry, prepareEntries } from './record.js'
@@ -46,6 +46,7 @@ interface ReceiptDB extends DBSchema {
 }
 
 type WriteTx = IDBPTransaction<ReceiptDB, Array<'receipts' | 'meta'>, 'readwrite'>
+type ReadStore = IDBPObjectStore<ReceiptDB, ['receipts'], 'receipts', 'readonly'>
 
 const VERSION = 1
 
@@ -201,16 +202,32 @@ export class IdbReceiptStore implements ReceiptStore {
     this.evictions += evicted
   }
 
-  /** Reads records and refreshes their last access in one transaction (relaxed: access times are hints). */
-  private async readAndTouch (options: AbortOptions | undefined, pick: (tx: WriteTx) => Promise<IdbRecord | undefined>): Promise<IdbRecord | undefined> {
-    return await this.write('relaxed', options, async (tx) => {
-      const record = await pick(tx)
-      if (record !== undefined) {
-        record.access = this.clock.next()
-        await tx.objectStore('receipts').put(record)
-      }
-      return record
-    })
+  /**
+   * Reads in a readonly transaction (these run in parallel, unlike readwrite ones), then records the
+   * access in a separate relaxed readwrite transaction that is not awaited: a hit costs one read.
+   * The touch transaction is created before this returns, and IndexedDB runs overlapping readwrite
+   * transactions in creation order, so any write issued afterwards sees the new access time.
+   */
+  private async readThenTouch (options: AbortOptions | undefined, pick: (store: ReadStore) => Promise<IdbRecord | undefined>): Promise<IdbRecord | undefined> {
+    this.check(options)
+    const record = await pick(this.db.transaction('receipts').store)
+    throwIfAborted(options?.signal)
+    if (record !== undefined) this.touch(record.key)
+    return record
+  }
+
+  private touch (key: string): void {
+    const access = this.clock.next()
+    try {
+      const tx = this.db.transaction('receipts', 'readwrite', { durability: 'relaxed' })
+      tx.done.catch(() => undefined)
+      void (async () => {
+        const current = await tx.store.get(key)
+        if (current !== undefined && current.access < access) await tx.store.put({ ...current, access })
+      })().catch(() => undefined)
+    } catch {
+      // The connection is closing: the access time is a hint, losing it is harmless.
+    }
   }
 
   private static newestReplayable (records: IdbRecord[]): IdbRecord | undefined {
@@ -222,8 +239,8 @@ export class IdbReceiptStore implements ReceiptStore {
   }
 
   async getByInstruction (instruction: CID, options?: AbortOptions): Promise<StoredReceiptEntry | undefined> {
-    const record = await this.readAndTouch(options, async (tx) =>
-      IdbReceiptStore.newestReplayable(await tx.objectStore('receipts').index('instruction').getAll(instruction.toString())))
+    const record = await this.readThenTouch(options, async (store) =>
+      IdbReceiptStore.newestReplayable(await store.index('instruction').getAll(instruction.toString())))
     if (record === undefined) {
       this.misses++
       return undefined
@@ -233,7 +250,7 @@ export class IdbReceiptStore implements ReceiptStore {
   }
 
   async getByReceiptCid (receiptCid: CID, options?: AbortOptions): Promise<StoredReceiptEntry | undefined> {
-    const record = await this.readAndTouch(options, async (tx) => await tx.objectStore('receipts').get(receiptCid.toString()))
+    const record = await this.readThenTouch(options, async (store) => await store.get(receiptCid.toString()))
     return record === undefined ? undefined : entryFromStored(toPrepared(record))
   }
 

@@ -26,6 +26,27 @@ describe('IdbReceiptStore in Chromium', () => {
     expect(PLATFORM).toBe('browser')
   })
 
+  it('writes receipts in strict-durability transactions', async () => {
+    const store = await IdbReceiptStore.open(dbName())
+    const seen: Array<{ mode: IDBTransactionMode, durability: IDBTransactionDurability }> = []
+    const original = IDBDatabase.prototype.transaction
+    // Observe (not replace) the transactions the store opens: Chromium reports each one's durability.
+    IDBDatabase.prototype.transaction = function (this: IDBDatabase, ...args: Parameters<IDBDatabase['transaction']>) {
+      const tx = original.apply(this, args)
+      seen.push({ mode: tx.mode, durability: tx.durability })
+      return tx
+    }
+    try {
+      await store.put(await makeEntry(1))
+    } finally {
+      IDBDatabase.prototype.transaction = original
+      await store.close()
+    }
+    const writes = seen.filter((t) => t.mode === 'readwrite')
+    expect(writes).toHaveLength(1)
+    expect(writes[0]!.durability).toBe('strict')
+  })
+
   it('steps aside when the database is deleted, and a resilient wrapper turns that into misses', async () => {
     const name = dbName()
     const idb = await IdbReceiptStore.open(name)

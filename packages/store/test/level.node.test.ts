@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { ClassicLevel } from 'classic-level'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createReceiptStore, LevelReceiptStore, type StoreWarning } from '../src/index.js'
 import { receiptStoreCompliance } from './compliance.js'
@@ -22,6 +23,24 @@ receiptStoreCompliance('LevelReceiptStore', async (init) => {
 })
 
 describe('LevelReceiptStore on disk', () => {
+  it('writes receipts in synced batches (fsync before put resolves)', async () => {
+    const store = await LevelReceiptStore.open(await tempDir())
+    const seen: unknown[] = []
+    const original = ClassicLevel.prototype.batch
+    // Observe (not replace) the batches the store writes.
+    ClassicLevel.prototype.batch = function (this: ClassicLevel, ...args: unknown[]) {
+      seen.push(args[1])
+      return (original as (...a: unknown[]) => unknown).apply(this, args)
+    } as typeof original
+    try {
+      await store.put([await makeEntry(1), await makeEntry(2)])
+    } finally {
+      ClassicLevel.prototype.batch = original
+      await store.close()
+    }
+    expect(seen).toEqual([{ sync: true }])
+  })
+
   it('refuses a directory another open store holds (LevelDB lock) with StoreUnavailableError', async () => {
     const dir = await tempDir()
     const first = await LevelReceiptStore.open(dir)
