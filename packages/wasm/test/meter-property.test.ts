@@ -6,7 +6,8 @@
 import fc from 'fast-check'
 import { expect, test } from 'vitest'
 import { prepareCoreModule, runCoreExport } from '../src/core-module.js'
-import { OutOfFuelError } from '../src/errors.js'
+import { WasmFormatError } from '../src/binary.js'
+import { OutOfFuelError, OutOfMemoryError } from '../src/errors.js'
 import { instrument } from '../src/meter.js'
 import { wat } from './wat.js'
 
@@ -212,4 +213,35 @@ test('random programs: metered output validates, agrees with the original and us
     expect((await runCoreExport(p.module, p.info, 'run', [p0, p1], { fuel: expected.ops })).value).toBe(expected.value)
     await expect(runCoreExport(p.module, p.info, 'run', [p0, p1], { fuel: expected.ops - 1 })).rejects.toBeInstanceOf(OutOfFuelError)
   }), { numRuns: 80 })
+})
+
+test('mutated modules: instrument either throws WasmFormatError/OutOfMemoryError or, for valid input, emits a valid module', async () => {
+  const base = await wat(`(module (memory 1 4) (global $g (mut i32) (i32.const 3)) (table 2 funcref)
+    (func $f (param i32) (result i32)
+      (block $b (loop $l (br_if $b (i32.eqz (local.get 0)))
+        (global.set $g (i32.add (global.get $g) (i32.load offset=4 (local.get 0))))
+        (local.set 0 (i32.sub (local.get 0) (i32.const 1))) (br $l)))
+      (drop (memory.grow (i32.const 1)))
+      (if (result i32) (i32.gt_s (global.get $g) (i32.const 10)) (then (global.get $g)) (else (call_indirect (param i32) (result i32) (i32.const 0) (i32.const 1)))))
+    (elem (i32.const 0) $f)
+    (export "f" (func $f)))`)
+  let validMutants = 0
+  await fc.assert(fc.asyncProperty(
+    fc.array(fc.record({ at: fc.nat({ max: base.byteLength - 1 }), value: fc.integer({ min: 0, max: 255 }) }), { minLength: 1, maxLength: 3 }),
+    async (mutations) => {
+      const bytes = base.slice()
+      for (const m of mutations) bytes[m.at] = m.value
+      let out: Uint8Array
+      try {
+        out = instrument(bytes, { fuel: true, maxMemoryBytes: 8 * 65536 })
+      } catch (err) {
+        expect(err instanceof WasmFormatError || err instanceof OutOfMemoryError).toBe(true)
+        return
+      }
+      if (WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>)) {
+        validMutants++
+        expect(WebAssembly.validate(out as Uint8Array<ArrayBuffer>)).toBe(true)
+      }
+    }), { numRuns: 400 })
+  expect(validMutants).toBeGreaterThan(0)
 })
