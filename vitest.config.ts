@@ -29,13 +29,19 @@ const alias = {
   '@vectors': vectors
 }
 
+// Packages with a Node entry of their own (conditional exports "node" vs "browser").
+const nodeAlias = {
+  ...alias,
+  '@ipvm/auth': fileURLToPath(new URL('./packages/auth/src/index.node.ts', import.meta.url))
+}
+
 export default defineConfig({
   resolve: { alias },
   server: { fs: { allow: [fileURLToPath(new URL('.', import.meta.url)), vectors] } },
   test: {
     projects: [
       {
-        resolve: { alias },
+        resolve: { alias: nodeAlias },
         define: { __TEST_PLATFORM__: JSON.stringify('node') },
         test: {
           name: 'node',

@@ -8,7 +8,7 @@ import { MutationPolicyError, NotStartedError } from './errors.js'
 import type { RunEvent, WorkflowResult } from './events.js'
 import type { EffectHandler, WasmExecutor } from './executor.js'
 import { EventChannel, schedule } from './scheduler.js'
-import { BatchingReceiptWriter, type ContentStore, Memo, type ReceiptSigner } from './services.js'
+import { BatchingReceiptWriter, type ContentStore, Memo, type ReceiptSigner, type StoredAnswer } from './services.js'
 
 export interface IpvmInit {
   /** Where receipts live. */
@@ -50,6 +50,10 @@ export interface Ipvm {
   run: (workflow: WorkflowInput | ParsedWorkflow, options?: RunOptions) => WorkflowRun
   readonly store: ReceiptStore
   readonly content: ContentStore
+  /** Stores bytes (a module, an image) as `ipfs add --cid-version 1` would; returns the CID. */
+  add: (bytes: Uint8Array, options?: { signal?: AbortSignal }) => Promise<CID>
+  /** The memoized receipt for an instruction, if there is one. */
+  receipt: (instruction: CID, options?: { signal?: AbortSignal }) => Promise<StoredAnswer | undefined>
   /** This node's DID, when it signs receipts. */
   readonly did?: string
 }
@@ -141,8 +145,11 @@ class IpvmNode implements Ipvm {
     }
   }
 
-  /** Receipt for an instruction, when one is memoized. */
-  async receipt (instruction: CID, options: { signal?: AbortSignal } = {}): Promise<Awaited<ReturnType<Memo['get']>>> {
+  async add (bytes: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<CID> {
+    return await this.content.put(bytes, options)
+  }
+
+  async receipt (instruction: CID, options: { signal?: AbortSignal } = {}): Promise<StoredAnswer | undefined> {
     return await this.memo.get(instruction, options)
   }
 }

@@ -1,32 +1,57 @@
 /** The `ipvm` command line: argument parsing and the mapping of errors to one line and an exit code. */
 import { parseArgs } from 'node:util'
 import { IpvmError } from '@ipvm/core'
+import { addCommand } from './add.js'
 import { inspectCommand } from './inspect.js'
 import { type CliIO, EXIT_BAD_INPUT, EXIT_FAILED, UsageError } from './io.js'
+import { runCommand } from './run.js'
 
 const USAGE = `usage: ipvm <command> [options]
 
 commands:
+  add <file...>        store files (modules, images); prints each one's ipfs:// URI
+                       (the CID "ipfs add --cid-version 1" gives)
+  run <workflow>       run a workflow (JSON or DAG-CBOR); replays what already has a receipt
+                       exit 0: every task succeeded, 1: a task failed, 2: bad input
   inspect <workflow>   show a workflow's CID, each task's instruction CID, dependencies and plan
-                       (--json: one JSON object)
 
 options:
-  --json               machine-readable output
+  --store DIR          where receipts, blocks and the node's key live
+                       (default: $IPVM_HOME or the user data directory)
+  --pool N             worker threads (default: the number of cores, at most 8)
+  --json               machine-readable output (run: one JSON object per line per event)
   -h, --help           this help
 `
 
+function nodeFlags (values: { store?: string | undefined, pool?: string | undefined }): { store?: string, poolSize?: number } {
+  const flags: { store?: string, poolSize?: number } = {}
+  if (values.store !== undefined) flags.store = values.store
+  if (values.pool !== undefined) {
+    const size = Number(values.pool)
+    if (!Number.isInteger(size) || size < 1) throw new UsageError(`--pool must be a positive integer, got ${values.pool}`)
+    flags.poolSize = size
+  }
+  return flags
+}
+
+function parseCliArgs (argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      json: { type: 'boolean', default: false },
+      store: { type: 'string' },
+      pool: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false }
+    }
+  })
+}
+
 /** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
 export async function main (argv: string[], io: CliIO): Promise<number> {
-  let parsed
+  let parsed: ReturnType<typeof parseCliArgs>
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false }
-      }
-    })
+    parsed = parseCliArgs(argv)
   } catch (err) {
     io.stderr.write(`ipvm: ${(err as Error).message}\n`)
     return EXIT_BAD_INPUT
@@ -40,6 +65,10 @@ export async function main (argv: string[], io: CliIO): Promise<number> {
     switch (command) {
       case 'inspect':
         return await inspectCommand({ file: rest[0], json: parsed.values.json === true }, io)
+      case 'add':
+        return await addCommand({ files: rest, json: parsed.values.json === true, ...nodeFlags(parsed.values) }, io)
+      case 'run':
+        return await runCommand({ file: rest[0], json: parsed.values.json === true, ...nodeFlags(parsed.values) }, io)
       default:
         throw new UsageError(`unknown command "${command}" (try ipvm --help)`)
     }

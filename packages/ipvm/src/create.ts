@@ -1,0 +1,91 @@
+/**
+ * `createIpvm()` with sensible defaults per platform: receipts and blocks in IndexedDB (browsers) or
+ * LevelDB under the user's data directory (Node), a worker pool sized to the machine, and a
+ * persisted did:key identity that signs every receipt.
+ */
+import { generateIdentity, loadOrCreateIdentity, signReceipt, type Signer } from '@ipvm/auth'
+import type { Receipt } from '@ipvm/core'
+import { type ClosableBlockstore, createBlockstore, createReceiptStore, defaultDataDir, PLATFORM, type ReceiptStore } from '@ipvm/store'
+import { createWasmExecutor } from '@ipvm/wasm'
+import type { Blockstore } from 'interface-blockstore'
+import { blockstoreContent } from './content.js'
+import type { EffectHandler, WasmExecutor } from './executor.js'
+import { createIpvmFromParts, type Ipvm } from './runtime.js'
+import type { ReceiptSigner } from './services.js'
+
+export interface CreateIpvmOptions {
+  /**
+   * Where everything lives: in Node a directory (default: `$IPVM_HOME` or the user data directory)
+   * holding `receipts/`, `blocks/` and `keys/`; in browsers a prefix for IndexedDB database names.
+   */
+  location?: string
+  /** Keep receipts, blocks and the identity in memory only. */
+  memory?: boolean
+  /** A receipt store of your own. */
+  store?: ReceiptStore
+  /** A Helia-compatible blockstore of your own (e.g. `helia.blockstore`). */
+  blockstore?: Blockstore
+  /** An executor of your own, or options of the default worker pool. */
+  executor?: WasmExecutor
+  poolSize?: number
+  /** The identity that signs receipts: a signer, or `false` for unsigned (Homestar-style) receipts. */
+  signer?: Signer | false
+  /** Handlers for ops other than `wasm/run`. */
+  handlers?: Record<string, EffectHandler>
+  /** Receipt store budget in bytes (least recently used receipts are evicted beyond it). */
+  maxReceiptBytes?: number
+  /** Bytes outputs above this go to the blockstore and the receipt links them (default 64 KiB). */
+  outputThreshold?: number
+  /** Start at once (default true). */
+  start?: boolean
+  signal?: AbortSignal
+}
+
+/** Wraps an @ipvm/auth signer as the runtime's receipt signer. */
+export function receiptSigner (signer: Signer): ReceiptSigner {
+  return {
+    did: signer.did,
+    sign: async (receipt: Receipt) => await signReceipt({ ...receipt, iss: signer.did }, signer)
+  }
+}
+
+/** Where a part lives: a subdirectory in Node, a database name with a suffix in browsers. */
+function place (base: string, part: string): string {
+  if (PLATFORM === 'node') return base.endsWith('/') ? `${base}${part}` : `${base}/${part}`
+  return `${base}-${part}`
+}
+
+/** Creates (and by default starts) an ipvm node. */
+export async function createIpvm (options: CreateIpvmOptions = {}): Promise<Ipvm> {
+  const memory = options.memory === true
+  const base = options.location ?? defaultDataDir()
+  const store = options.store ?? createReceiptStore({
+    memory,
+    location: place(base, 'receipts'),
+    ...(options.maxReceiptBytes === undefined ? {} : { maxBytes: options.maxReceiptBytes })
+  })
+  const ownBlockstore: ClosableBlockstore | undefined = options.blockstore === undefined ? await createBlockstore({ memory, location: place(base, 'blocks') }) : undefined
+  const blockstore: Blockstore = options.blockstore ?? ownBlockstore!
+  let signer: ReceiptSigner | undefined
+  if (options.signer !== false) {
+    const abort = options.signal === undefined ? {} : { signal: options.signal }
+    const identity = options.signer ?? (memory ? await generateIdentity(abort) : await loadOrCreateIdentity({ location: place(base, 'keys'), ...abort }))
+    signer = receiptSigner(identity)
+  }
+  const executor = options.executor ?? createWasmExecutor(options.poolSize === undefined ? {} : { size: options.poolSize })
+  const node = await createIpvmFromParts({
+    store,
+    content: blockstoreContent(blockstore),
+    executor,
+    ...(signer === undefined ? {} : { signer }),
+    ...(options.handlers === undefined ? {} : { handlers: options.handlers }),
+    ...(options.outputThreshold === undefined ? {} : { outputThreshold: options.outputThreshold }),
+    start: options.start !== false
+  })
+  if (ownBlockstore !== undefined) {
+    const stop = node.stop.bind(node)
+    const closable = ownBlockstore
+    Object.defineProperty(node, 'stop', { value: async () => { await stop(); await closable.close() } })
+  }
+  return node
+}
