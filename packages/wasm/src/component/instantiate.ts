@@ -77,11 +77,11 @@ class Spaces {
   }
 }
 
-function guard (state: InstanceState, name: string, type: FuncType, run: (args: readonly unknown[]) => WitValue): RuntimeFunc {
+function guard (state: InstanceState, type: FuncType, run: (args: readonly unknown[]) => WitValue): RuntimeFunc {
   return {
     type,
     call (args) {
-      if (state.poisoned) throw new WasmTrapError(`cannot call ${name}: the instance trapped earlier and may be corrupt`)
+      if (state.poisoned) throw new WasmTrapError('the instance trapped earlier and may be corrupt: instantiate it again')
       try {
         return run(args)
       } catch (err) {
@@ -181,7 +181,7 @@ async function step (d: Definition, spaces: Spaces, args: Map<string, RuntimeExt
       const post = d.options.postReturn === undefined ? undefined : spaces.get('core-func', d.options.postReturn) as CoreFunction
       const guest = guestOf(spaces, d.options)
       const type = d.type
-      spaces.push('func', guard(state, 'function', type, (a) => callLifted(guest, type, core, post, a)))
+      spaces.push('func', guard(state, type, (a) => callLifted(guest, type, core, post, a)))
       return
     }
     case 'lower': {
@@ -210,6 +210,7 @@ async function step (d: Definition, spaces: Spaces, args: Map<string, RuntimeExt
       spaces.push('instance', await run(nested, nestedArgs, state, spaces))
       return
     }
+    case 'unsupported': throw new UnsupportedComponentError(`unsupported component feature: ${d.what}`)
     case 'instance-exports': {
       const bag: RuntimeInstance = new Map()
       for (const e of d.exports) if (e.sort !== 'type') bag.set(e.name, { sort: e.sort, value: spaces.get(e.sort, e.index) })
@@ -390,7 +391,7 @@ async function runEmbedded (source: ComponentSource & { kind: 'embedded' }, host
     const core = instance.exports[coreName]
     if (typeof core !== 'function') throw new InvalidModuleError(`the core module does not export ${coreName}, which its component-type section declares`)
     const post = instance.exports[`cabi_post_${coreName}`] as CoreFunction | undefined
-    const f = guard(state, name, type, (a) => callLifted(guest, type, core as CoreFunction, post, a))
+    const f = guard(state, type, (a) => callLifted(guest, type, core as CoreFunction, post, a))
     functions.set(name, { name, type, call: (...a) => f.call(a) })
   }
   for (const [name, ext] of world.exports) {

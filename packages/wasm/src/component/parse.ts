@@ -40,6 +40,7 @@ export type Definition =
   | { kind: 'component', component: ParsedComponent }
   | { kind: 'instantiate', component: number, args: SortIndex[] }
   | { kind: 'instance-exports', exports: SortIndex[] }
+  | { kind: 'unsupported', what: string }
 
 /** A parsed component: its definitions in order, and its imports' and exports' types. */
 export interface ParsedComponent {
@@ -426,7 +427,10 @@ function parseIn (r: ByteReader, parent: Scope | undefined): ParsedComponent {
             if (s.u8() !== 0x00) s.fail('bad canon lower')
             def({ kind: 'lower', func: s.u32(), options: readCanonOptions(s) })
           } else if (b >= 0x02 && b <= 0x04) {
-            unsupported('resources (canon resource.new/drop/rep)')
+            // resource.new/drop/rep: refused only when instantiation reaches them, so that a WASI
+            // component first gets the error naming the resource imports it needs.
+            s.u32()
+            def({ kind: 'unsupported', what: 'resources (canon resource.new/drop/rep)' })
           } else unsupported(`canon built-in 0x${b.toString(16)} (async, threads or error-context)`)
           break
         }
