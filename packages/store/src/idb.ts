@@ -84,6 +84,7 @@ export class IdbReceiptStore implements ReceiptStore {
   static async open (name = 'ipvm-receipts', init: IdbReceiptStoreInit = {}): Promise<IdbReceiptStore> {
     if (typeof indexedDB === 'undefined') throw new StoreUnavailableError('IndexedDB is not available here', { name })
     let store: IdbReceiptStore | undefined
+    let gaveUp = false
     const db = await new Promise<IDBPDatabase<ReceiptDB>>((resolve, reject) => {
       openDB<ReceiptDB>(name, VERSION, {
         upgrade (db) {
@@ -96,6 +97,7 @@ export class IdbReceiptStore implements ReceiptStore {
         },
         // Waiting forever on another tab would stall the workflow: fail, and let the caller degrade.
         blocked () {
+          gaveUp = true
           reject(new StoreUnavailableError(`opening IndexedDB database ${name} is blocked by another connection`, { name }))
         },
         // Someone deletes or upgrades the database: step aside rather than block them.
@@ -106,7 +108,11 @@ export class IdbReceiptStore implements ReceiptStore {
         terminated () {
           store?.lost('the browser closed the database connection')
         }
-      }).then(resolve, (err: unknown) => {
+      }).then((db) => {
+        // The open may still succeed after we gave up on it: do not leak that connection.
+        if (gaveUp) db.close()
+        else resolve(db)
+      }, (err: unknown) => {
         reject(new StoreUnavailableError(`cannot open IndexedDB database ${name}: ${(err as Error).message}`, { name }, { cause: err }))
       })
     })

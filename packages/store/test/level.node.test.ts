@@ -1,9 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import { afterAll, describe, expect, it } from 'vitest'
-import { createReceiptStore, LevelReceiptStore, type StoreWarning } from '../src/index.js'
+import { createBlockstore, createReceiptStore, defaultDataDir, LevelReceiptStore, type StoreWarning } from '../src/index.js'
 import { receiptStoreCompliance } from './compliance.js'
 import { makeEntry } from './helpers.js'
 
@@ -85,6 +85,29 @@ describe('LevelReceiptStore on disk', () => {
     expect(warnings.map((w) => w.operation)).toEqual(['getByInstruction', 'put', 'listByWorkflow'])
     expect(warnings.every((w) => w.error.name === 'StoreUnavailableError')).toBe(true)
     expect((await store.stats()).misses).toBeGreaterThanOrEqual(1)
+  })
+
+  it('defaults to receipts and blocks under $IPVM_HOME', async () => {
+    const home = await tempDir()
+    const saved = process.env.IPVM_HOME
+    process.env.IPVM_HOME = home
+    try {
+      expect(defaultDataDir()).toBe(home)
+      const store = createReceiptStore()
+      expect(await store.opened()).toBe(true)
+      const entry = await makeEntry(8)
+      await store.put(entry)
+      await store.close()
+      const blocks = await createBlockstore()
+      await blocks.close()
+      expect((await readdir(home)).sort()).toEqual(['blocks', 'receipts'])
+      const again = await LevelReceiptStore.open(join(home, 'receipts'))
+      expect(await again.has(entry.instruction)).toBe(true)
+      await again.close()
+    } finally {
+      if (saved === undefined) delete process.env.IPVM_HOME
+      else process.env.IPVM_HOME = saved
+    }
   })
 
   it('createReceiptStore keeps receipts on disk across instances', async () => {
