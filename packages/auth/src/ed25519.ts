@@ -3,6 +3,7 @@
  * WebCrypto when the platform has Ed25519 (Node ≥ 20, Chromium ≥ 137, Firefox, Safari) with
  * @noble/curves as the fallback everywhere else.
  */
+import { throwIfAborted } from '@ipvm/core'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { base58btc } from 'multiformats/bases/base58'
 import { BadSignatureError, MalformedError } from './errors.js'
@@ -169,8 +170,9 @@ export async function verifyEd25519 (publicKey: Uint8Array, message: Uint8Array,
   }
 }
 
-/** Verifies `signature` (raw or Varsig) over `message` by the key of `did`. Never throws. */
-export async function verifySignature (did: string, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
+/** Verifies `signature` (raw or Varsig) over `message` by the key of `did`; false for anything invalid. */
+export async function verifySignature (did: string, message: Uint8Array, signature: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<boolean> {
+  throwIfAborted(options.signal)
   try {
     return await verifyEd25519(publicKeyFromDid(did), message, fromVarsig(signature))
   } catch {

@@ -28,7 +28,7 @@ export interface Signer {
   /** The raw 64-byte Ed25519 signature of `message`. */
   sign: (message: Uint8Array, options?: AbortOptions) => Promise<Uint8Array>
   /** Whether `signature` (raw or Varsig) is this identity's signature of `message`. */
-  verify: (message: Uint8Array, signature: Uint8Array) => Promise<boolean>
+  verify: (message: Uint8Array, signature: Uint8Array, options?: AbortOptions) => Promise<boolean>
   /** The 32-byte private seed; throws {@link NotExtractableError} for a non-extractable identity. */
   exportSeed: () => Promise<Uint8Array>
 }
@@ -57,7 +57,8 @@ class Ed25519Signer implements Signer {
     throw new NotExtractableError('this signer has no private key')
   }
 
-  async verify (message: Uint8Array, signature: Uint8Array): Promise<boolean> {
+  async verify (message: Uint8Array, signature: Uint8Array, options: AbortOptions = {}): Promise<boolean> {
+    throwIfAborted(options.signal)
     let raw: Uint8Array
     try {
       raw = fromVarsig(signature)
@@ -130,7 +131,8 @@ export interface Ed25519Jwk {
  * Exports an extractable identity: `multibase` (default) is base58btc `z…` of the multicodec
  * `ed25519-priv` (0x1300) prefixed seed; `jwk` is the JSON text of an {@link Ed25519Jwk}.
  */
-export async function exportIdentity (signer: Signer, options: { format?: IdentityFormat } = {}): Promise<string> {
+export async function exportIdentity (signer: Signer, options: AbortOptions & { format?: IdentityFormat } = {}): Promise<string> {
+  throwIfAborted(options.signal)
   const seed = await signer.exportSeed()
   try {
     if (options.format === 'jwk') {

@@ -320,7 +320,8 @@ const sharedCache = createDelegationCache()
  * Parses a UCAN and checks its signature (not its time bounds); throws {@link MalformedError} or
  * {@link BadSignatureError}.
  */
-export async function verifyDelegationSignature (jwt: string, cache: DelegationCache | false = sharedCache): Promise<Delegation> {
+export async function verifyDelegationSignature (jwt: string, cache: DelegationCache | false = sharedCache, options: AbortOptions = {}): Promise<Delegation> {
+  throwIfAborted(options.signal)
   const cached = cache === false ? undefined : cache.get(jwt)
   if (cached !== undefined) return cached
   const delegation = parseDelegation(jwt)
@@ -452,7 +453,7 @@ async function checkLink (jwt: string, audience: string, ctx: WalkContext, depth
   if (depth >= ctx.maxDepth) throw new BrokenChainError(`delegation chain longer than ${ctx.maxDepth}`, { depth })
   if (ctx.linksLeft <= 0) throw new BrokenChainError('too many proofs to check', { depth })
   ctx.linksLeft--
-  const d = await verifyDelegationSignature(jwt, ctx.cache)
+  const d = await verifyDelegationSignature(jwt, ctx.cache, ctx)
   const where = { issuer: d.issuer, audience: d.audience, depth }
   if (d.audience !== audience) {
     throw new BrokenChainError(`a proof is addressed to ${d.audience}, not to ${audience} who relies on it`, { ...where, expected: audience })
