@@ -1,6 +1,6 @@
 /**
  * Ed25519 primitives: `did:key` encoding, the Varsig signature form, and sign/verify through
- * WebCrypto when the platform has Ed25519 (Node ≥ 20, Chromium ≥ 137, Firefox, Safari) with
+ * WebCrypto when the platform has Ed25519 (Node ≥ 20 and current Chromium — 156 here —, Firefox and Safari) with
  * @noble/curves as the fallback everywhere else.
  */
 import { throwIfAborted } from '@ipvm/core'
