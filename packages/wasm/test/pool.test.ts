@@ -261,6 +261,14 @@ describe('worker pool', () => {
     await expect(bad.start()).rejects.toBeInstanceOf(WorkerStartError)
   })
 
+  it('start() rejects, and queued jobs fail, when a worker dies while starting', async () => {
+    const dying = createWorkerPool<TestJob, unknown>({ handler: new URL('./pool-fixtures/dying-handler.ts', import.meta.url), size: 1, spare: false })
+    pools.push(dying)
+    const queued = dying.run({ kind: 'log', tag: 1 }).catch((e: unknown) => e)
+    await expect(dying.start()).rejects.toMatchObject({ name: 'WorkerStartError', details: { reason: 'exit' } })
+    expect(await queued).toBeInstanceOf(WorkerStartError)
+  })
+
   it('emits worker:started for every worker, the spare included', async () => {
     const { pool: p, events } = pool({ size: 2, spare: true })
     await p.start()

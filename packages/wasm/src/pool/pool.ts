@@ -120,8 +120,12 @@ interface Slot {
   state: SlotState
   spare: boolean
   job: PendingJob | undefined
-  /** Settles when the worker has started, or failed to. */
+  /**
+   * Resolves when the worker has started, failed to, died or was killed: a worker that dies while
+   * starting never answers `init`, and `start()` must not wait for it forever.
+   */
   ready: Promise<void>
+  settle: () => void
 }
 
 interface PendingJob {
@@ -203,6 +207,7 @@ export function createWorkerPool<Job = unknown, Result = unknown> (options: Work
   const kill = (slot: Slot): void => {
     slot.state = 'dead'
     slot.job = undefined
+    slot.settle()
     slot.handle.terminate().catch(() => {})
   }
 
@@ -214,11 +219,14 @@ export function createWorkerPool<Job = unknown, Result = unknown> (options: Work
     } catch (err) {
       handle = brokenHandle(err)
     }
-    const slot: Slot = { id: ++nextWorkerId, handle, state: 'starting', spare: asSpare, job: undefined, ready: Promise.resolve() }
+    let settle!: () => void
+    const ready = new Promise<void>((resolve) => { settle = resolve })
+    const slot: Slot = { id: ++nextWorkerId, handle, state: 'starting', spare: asSpare, job: undefined, ready, settle }
     handle.onDeath((death) => { onDeath(slot, death) })
-    slot.ready = handle.remote.init(spec).then(() => {
+    handle.remote.init(spec).then(() => {
       if (slot.state !== 'starting') return
       slot.state = 'idle'
+      slot.settle()
       emit({ type: 'worker:started', detail: { workerId: slot.id, spare: slot.spare } })
       dispatch()
     }, (err: unknown) => {
@@ -284,8 +292,9 @@ export function createWorkerPool<Job = unknown, Result = unknown> (options: Work
     workers = workers.map((s) => s === slot ? replacement : s)
     replaced++
     emit({ type: 'worker:replaced', detail: { workerId: slot.id, replacementId: replacement.id, reason, fromSpare } }, cause)
-    refillSpare()
+    // Hand queued jobs to the promoted spare before paying for a new Worker on this thread.
     dispatch()
+    refillSpare()
   }
 
   const execute = (slot: Slot, p: PendingJob): void => {
@@ -392,6 +401,7 @@ export function createWorkerPool<Job = unknown, Result = unknown> (options: Work
       if (slot.job !== undefined) finish(slot.job, 'stopped', err)
       slot.state = 'dead'
       slot.job = undefined
+      slot.settle()
     }
     await Promise.all(all.map(async (slot) => { await slot.handle.terminate().catch(() => {}) }))
   }
