@@ -55,6 +55,12 @@ export default defineConfig({
       },
       {
         resolve: { alias },
+        // Pre-bundled up front: discovering them mid-run makes Vite reload a test file on a cold cache.
+        optimizeDeps: {
+          include: ['blockstore-core', 'blockstore-idb', 'idb', 'ipfs-unixfs-importer', 'ipfs-unixfs-importer/chunker',
+            'ipfs-unixfs-importer/layout', 'ipfs-unixfs-exporter', 'multiformats/hashes/identity', 'multiformats/codecs/raw',
+            '@ipld/dag-pb', 'ipfs-unixfs', 'comlink', 'wabt', 'fast-check', '@ucans/ucans', '@noble/curves/ed25519.js', '@noble/hashes/sha2.js']
+        },
         define: { __TEST_PLATFORM__: JSON.stringify('browser') },
         test: {
           name: 'browser',

@@ -85,7 +85,12 @@ function substitute (value: IpldValue, awaited: Map<string, { ref: AwaitRef, ans
       const got = isOk(answer.out) ? 'ok' : 'error'
       if (want !== got) {
         if (got === 'error' && !answer.replayable) {
-          throw new DependencyFailedError(`awaited task ${ref.instruction.toString()} failed (${describeError(answer.out)}), so this task could not run`, { from: answer.receiptCid.toString(), instruction: ref.instruction.toString() })
+          // Name the root cause once, however deep the chain of failed dependencies is.
+          const error = (answer.out as { error: IpldValue }).error
+          const root = isIpldMap(error) && error.code === 'ERR_DEPENDENCY_FAILED' && typeof error.root === 'string' ? error.root : ref.instruction.toString()
+          const reason = isIpldMap(error) && error.code === 'ERR_DEPENDENCY_FAILED' && typeof error.reason === 'string' ? error.reason : describeError(answer.out)
+          throw new DependencyFailedError(`not run: ${root === ref.instruction.toString() ? 'awaited task' : `task ${root}, upstream of awaited task ${ref.instruction.toString()},`} failed (${reason})`,
+            { from: answer.receiptCid.toString(), instruction: ref.instruction.toString(), root, reason })
         }
         throw new BranchMismatchError(`branch mismatch: ${path} awaits the ${want} of ${ref.instruction.toString()}, which is ${got === 'ok' ? 'a success' : `an error (${describeError(answer.out)})`}`,
           { reason: 'branch mismatch', expected: want, got, from: answer.receiptCid.toString() })

@@ -36,10 +36,12 @@ function summarizeOut (outcome: TaskOutcome): string {
 }
 
 export function resultTable (tasks: TaskOutcome[]): string {
-  const rows = [['#', 'function', 'instruction', 'outcome', 'time', 'result']]
+  const rows = [['#', 'function', 'instruction', 'outcome', 'time', 'fuel', 'result']]
   for (const t of tasks) {
     const outcome = t.status === 'failed' ? (t.replayed ? 'failed (replayed)' : 'failed') : t.status
-    rows.push([String(t.index), t.label, t.instruction.toString(), outcome, t.replayed ? '-' : ms(t.durationMs), summarizeOut(t)])
+    const fuel = t.receipt.meta.fuel
+    rows.push([String(t.index), t.label, t.instruction.toString(), outcome, t.replayed ? '-' : ms(t.durationMs),
+      typeof fuel === 'bigint' || typeof fuel === 'number' ? fuel.toLocaleString('en-US') : '-', summarizeOut(t)])
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)))
   return rows.map((r) => r.map((cell, c) => c === r.length - 1 ? cell : cell.padEnd(widths[c]!)).join('  ')).join('\n') + '\n'
