@@ -115,7 +115,7 @@ beforeAll(async () => {
   const mod = await import(pathToFileURL(join(dir, 'guest.mjs')).href) as {
     instantiate: (get: (p: string) => Promise<WebAssembly.Module>, imports: object) => Promise<Record<string, unknown>>
   }
-  const noop = (): undefined => undefined
+  const noop = (): void => undefined
   jco = await mod.instantiate((p) => WebAssembly.compile(files[p]! as Uint8Array<ArrayBuffer>), {
     'wasi:logging/logging': { log: noop }, 'homestar:host/helpers': { getCurrentTime: host, print: noop }
   })

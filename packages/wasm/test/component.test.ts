@@ -237,7 +237,7 @@ describe('host imports', () => {
 
   test('caller imports override the defaults, matched without the version suffix and in camelCase', async () => {
     const inst = await instantiateComponent(fixtures['guest.component.wasm']!, {
-      'homestar:host/helpers': { getCurrentTime: () => ({ seconds: 7n, milliseconds: 8, nanoseconds: 9 }), print: () => undefined }
+      'homestar:host/helpers': { getCurrentTime: () => ({ seconds: 7n, milliseconds: 8, nanoseconds: 9 }), print: (_message: string) => {} }
     })
     expect(inst.call('now')).toEqual({ seconds: 7n, milliseconds: 8, nanoseconds: 9 })
   })

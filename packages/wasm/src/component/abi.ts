@@ -443,6 +443,18 @@ export function liftFlat (mem: Mem, t: ValType, c: Cursor): WitValue {
 
 // ---- calling conventions ---------------------------------------------------------------------
 
+const tuples = new WeakMap<FuncType, ValType>()
+
+/** The parameters as one tuple type (cached: its layout says how many flat values they take). */
+function paramsTuple (type: FuncType): ValType {
+  let t = tuples.get(type)
+  if (t === undefined) {
+    t = { kind: 'tuple', types: type.params.map((p) => p.type) }
+    tuples.set(type, t)
+  }
+  return t
+}
+
 /** A core function as the JS API exposes it. */
 export type CoreFunction = (...args: CoreValue[]) => CoreValue | undefined
 
@@ -457,9 +469,8 @@ export function callLifted (guest: GuestMemory, type: FuncType, core: CoreFuncti
     throw new ArgumentTypeError(`expected ${params.length} argument${params.length === 1 ? '' : 's'} (${params.map((p) => `${p.name}: ${witName(p.type)}`).join(', ')}), got ${args.length}`)
   }
   let flat: CoreValue[] = []
-  const flatCount = params.reduce((n, p) => n + layout(p.type).flat.length, 0)
-  if (flatCount > MAX_FLAT_PARAMS) {
-    const tuple: ValType = { kind: 'tuple', types: params.map((p) => p.type) }
+  const tuple = paramsTuple(type)
+  if (layout(tuple).flat.length > MAX_FLAT_PARAMS) {
     const ptr = mem.alloc(layout(tuple).align, layout(tuple).size)
     store(mem, tuple, args, ptr)
     flat = [ptr]
@@ -493,13 +504,16 @@ export function callLifted (guest: GuestMemory, type: FuncType, core: CoreFuncti
   return result
 }
 
-/** A host function as a component import: takes and returns WIT values. */
-export type HostFunction = (...args: WitValue[]) => WitValue
+/**
+ * A host function as a component import: takes WIT values and returns one (checked when lowered).
+ * Declared through a method so that `(msg: string) => void` is accepted (method parameters are bivariant).
+ */
+export type HostFunction = { bivariant (...args: WitValue[]): unknown }['bivariant']
 
 /** Builds the core function for `canon lower` of a host function (the guest calls the host). */
 export function lowerHost (guest: GuestMemory, type: FuncType, host: HostFunction): CoreFunction {
-  const paramFlat = type.params.reduce((n, p) => n + layout(p.type).flat.length, 0)
-  const tuple: ValType = { kind: 'tuple', types: type.params.map((p) => p.type) }
+  const tuple = paramsTuple(type)
+  const paramFlat = layout(tuple).flat.length
   const rt = type.result
   const resultFlat = rt === undefined ? 0 : layout(rt).flat.length
   return (...raw: CoreValue[]): CoreValue | undefined => {

@@ -234,13 +234,13 @@ function toIpld (v: WitValue, t: ValType | undefined, path: string): IpldValue {
 
 /** Converts IPLD arguments to WIT values by the function's parameter types. Throws {@link ArgumentTypeError}. */
 export function ipldToWitArgs (type: FuncType, args: readonly IpldValue[], funcName = 'function'): WitValue[] {
-  const signature = `${funcName}(${type.params.map((p) => `${p.name}: ${witName(p.type)}`).join(', ')})`
+  const signature = (): string => `${funcName}(${type.params.map((p) => `${p.name}: ${witName(p.type)}`).join(', ')})`
   if (args.length > type.params.length) {
-    throw new ArgumentTypeError(`too many arguments: ${signature} takes ${type.params.length}, got ${args.length}`, { expected: type.params.length, got: args.length })
+    throw new ArgumentTypeError(`too many arguments: ${signature()} takes ${type.params.length}, got ${args.length}`, { expected: type.params.length, got: args.length })
   }
   return type.params.map((p, i) => {
     if (i >= args.length) {
-      throw new ArgumentTypeError(`missing argument ${p.name}: ${signature} expects ${witName(p.type)}`, { param: p.name, expected: witName(p.type) })
+      throw new ArgumentTypeError(`missing argument ${p.name}: ${signature()} expects ${witName(p.type)}`, { param: p.name, expected: witName(p.type) })
     }
     try {
       return toWit(args[i]!, p.type, '')
@@ -295,6 +295,7 @@ export function nameVariants (name: string): string[] {
 
 /** Finds an export by Homestar's case variants; throws {@link FunctionNotFoundError} listing the exports. */
 export function findFunctionName (available: Iterable<string>, name: string): string {
+  if (available instanceof Set && available.has(name)) return name
   const names = [...available]
   const set = new Set(names)
   for (const candidate of nameVariants(name)) if (set.has(candidate)) return candidate
@@ -307,7 +308,7 @@ export function findFunctionName (available: Iterable<string>, name: string): st
  * before the guest runs; a trap throws `WasmTrapError`.
  */
 export function callIpld (instance: ComponentInstance, name: string, args: readonly IpldValue[]): IpldValue {
-  const found = findFunctionName(instance.functions.keys(), name)
+  const found = instance.functions.has(name) ? name : findFunctionName(instance.functions.keys(), name)
   const f = instance.functions.get(found)!
   return witResultToIpld(f.type, f.call(...ipldToWitArgs(f.type, args, found)))
 }
