@@ -11,7 +11,7 @@ import {
 } from './errors.js'
 import type { Limits } from './limits.js'
 import {
-  DEFAULT_INITIAL_FUEL, FUEL_EXPORT, MAX_FUEL, OOM_EXPORT, START_EXPORT, fuelLeft, meterCoreModule, memoryGrowFailed, setFuel
+  DEFAULT_INITIAL_FUEL, FUEL_EXPORT, FUEL_IMPORT_MODULE, FUEL_IMPORT_NAME, MAX_FUEL, OOM_EXPORT, START_EXPORT, fuelLeft, meterCoreModule, memoryGrowFailed, setFuel
 } from './meter.js'
 
 /** A core Wasm value type, as far as calls from IPLD care. */
@@ -35,6 +35,8 @@ export interface CoreModuleInfo {
   memoryCapped: boolean
   /** The start function was deferred to the `__ipvm_start` export (called before each call). */
   deferredStart: boolean
+  /** The fuel global is imported (`"__ipvm" "fuel"`); {@link runCoreExport} supplies it. */
+  fuelImported: boolean
   /** Smallest declared maximum over the module's memories, in bytes, if any declares one. */
   memoryMaxBytes?: number
 }
@@ -85,6 +87,7 @@ function readInfo (bytes: Uint8Array): CoreModuleInfo {
   const noteMemory = (max: number | undefined): void => {
     if (max !== undefined) memoryMax = memoryMax === undefined ? max : Math.min(memoryMax, max)
   }
+  let fuelImported = false
   const r = new ByteReader(bytes, 8)
   while (!r.done) {
     const id = r.u8()
@@ -103,8 +106,10 @@ function readInfo (bytes: Uint8Array): CoreModuleInfo {
         break
       case 2: // imports
         for (let n = s.u32(); n > 0; n--) {
-          s.name(); s.name()
+          const from = s.name()
+          const field = s.name()
           const kind = s.u8()
+          if (kind === 0x03 && from === FUEL_IMPORT_MODULE && field === FUEL_IMPORT_NAME) fuelImported = true
           if (kind === 0x00) funcTypes.push(s.u32())
           else if (kind === 0x01) { valType(s); limitsMax(s) }
           else if (kind === 0x02) noteMemory(limitsMax(s))
@@ -159,7 +164,7 @@ function readInfo (bytes: Uint8Array): CoreModuleInfo {
       memoryCapped = true
     }
   }
-  const info: CoreModuleInfo = { functions, metered, memoryCapped, deferredStart }
+  const info: CoreModuleInfo = { functions, metered, memoryCapped, deferredStart, fuelImported }
   if (initialFuel !== undefined) info.initialFuel = initialFuel
   if (memoryMax !== undefined) info.memoryMaxBytes = memoryMax * 65536
   return info
@@ -389,6 +394,14 @@ export async function runCoreExport (
   }
   const memoryLimit = limits.memoryBytes ?? meta.memoryMaxBytes
 
+  const budget = meta.metered ? limit ?? MAX_FUEL : undefined
+  // An imported fuel global holds the budget before instantiation, so a start function is charged
+  // to it and can be told out of fuel even though instantiation leaves no instance behind.
+  let sharedFuel: WebAssembly.Global | undefined
+  if (meta.fuelImported && budget !== undefined) {
+    sharedFuel = new WebAssembly.Global({ value: 'i64', mutable: true }, budget)
+    imports = { ...imports, [FUEL_IMPORT_MODULE]: { ...imports[FUEL_IMPORT_MODULE], [FUEL_IMPORT_NAME]: sharedFuel } }
+  }
   let instance: WebAssembly.Instance
   try {
     instance = await WebAssembly.instantiate(module, imports)
@@ -397,14 +410,15 @@ export async function runCoreExport (
     if (err instanceof WebAssembly.LinkError || err instanceof WebAssembly.CompileError || err instanceof TypeError) {
       throw new InvalidModuleError(`cannot instantiate: ${err.message}`, {}, { cause: err })
     }
-    // The start function failed; without an instance its fuel and OOM flag cannot be read.
+    if (sharedFuel !== undefined && budget !== undefined && (sharedFuel.value as bigint) < 0n) {
+      throw new OutOfFuelError(budget, budget - (sharedFuel.value as bigint))
+    }
+    // The start function failed; without an instance its OOM flag cannot be read.
     throw classify(err, undefined, undefined, memoryLimit)
   }
 
-  let budget: bigint | undefined
-  if (meta.metered) {
+  if (budget !== undefined && sharedFuel === undefined) {
     const startUsed = (meta.initialFuel ?? DEFAULT_INITIAL_FUEL) - fuelLeft(instance)
-    budget = limit ?? MAX_FUEL
     if (startUsed > budget) throw new OutOfFuelError(budget, startUsed)
     setFuel(instance, budget - startUsed)
   }

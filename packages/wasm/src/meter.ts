@@ -43,6 +43,12 @@ export const OOM_EXPORT = '__ipvm_oom'
  * calls it once, right after instantiation, under the task's fuel budget.
  */
 export const START_EXPORT = '__ipvm_start'
+/**
+ * Where a module instrumented with `fuelImport` imports its fuel global from: `(import "__ipvm" "fuel"
+ * (global (mut i64)))`. Pass the same `WebAssembly.Global` to several instances to share one budget.
+ */
+export const FUEL_IMPORT_MODULE = '__ipvm'
+export const FUEL_IMPORT_NAME = 'fuel'
 /** Initial fuel: large enough for any start function, far from i64 overflow. */
 export const DEFAULT_INITIAL_FUEL = 1n << 62n
 /** Largest fuel budget the i64 global can hold. */
@@ -64,6 +70,13 @@ export interface InstrumentOptions {
    * that call `__ipvm_start` themselves, as {@link runCoreExport} does.
    */
   deferStart?: boolean
+  /**
+   * Import the fuel global (`"__ipvm" "fuel"`, mutable i64) instead of defining it, so the core
+   * instances of one component draw on one shared budget, and a start function runs on a budget the
+   * host set beforehand. It is still exported as `__ipvm_fuel`. Costs a renumbering of the module's
+   * own globals (code, constant expressions, exports, the name section).
+   */
+  fuelImport?: boolean
 }
 
 // Section ids, and their required order (custom sections, id 0, may sit anywhere).
@@ -72,7 +85,9 @@ const SEC_MEMORY = 5
 const SEC_GLOBAL = 6
 const SEC_EXPORT = 7
 const SEC_START = 8
+const SEC_ELEMENT = 9
 const SEC_CODE = 10
+const SEC_DATA = 11
 const ORDER: Record<number, number> = { 1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 13: 6, 6: 7, 7: 8, 8: 9, 9: 10, 12: 11, 10: 12, 11: 13 }
 
 // Static instruction costs of the one-byte opcodes (prefixed opcodes all cost 1).
@@ -86,6 +101,7 @@ const EDIT_NONE = 0
 const EDIT_CHARGE = 1
 const EDIT_OOM32 = 2
 const EDIT_OOM64 = 3
+const EDIT_GLOBAL = 4 // replace a global index immediate (arg: the new index)
 
 /** Growable (offset, kind, arg) triples, reused across calls: instrument() is synchronous. */
 let edits = new Int32Array(3 * 4096)
@@ -101,6 +117,12 @@ function pushEdit (at: number, kind: number, arg: number): number {
   edits[i + 1] = kind
   edits[i + 2] = arg
   return i
+}
+
+function ulebLength (n: number): number {
+  let len = 1
+  while (n >= 0x80) { n = Math.floor(n / 128); len++ }
+  return len
 }
 
 function slebLength (n: number): number {
@@ -198,6 +220,8 @@ interface ModulePlan {
   capBytes: number
   importedGlobals: number
   definedGlobals: number
+  /** 1 when the fuel global is imported: the module's own globals move up by one. */
+  shift: number
   /** Per memory index: is it a 64-bit memory. */
   memory64: boolean[]
   fuelGlobal: number
@@ -275,10 +299,12 @@ export function instrument (bytes: Uint8Array, options: InstrumentOptions = {}):
   }
   if (!fuel && capBytes === undefined && startFunction === undefined) return bytes
 
-  // The appended globals, in this order: fuel, then oom flag and grow scratch (when capped).
+  // The appended globals, in this order: fuel (unless imported), then oom flag and grow scratch
+  // (when capped). An imported fuel global comes after the other imported globals.
   const capPages = capBytes === undefined ? undefined : Math.floor(capBytes / PAGE)
-  let next = importedGlobals + definedGlobals
-  const fuelGlobal = fuel ? next++ : -1
+  const shift = fuel && options.fuelImport === true ? 1 : 0
+  let next = importedGlobals + shift + definedGlobals
+  const fuelGlobal = !fuel ? -1 : shift === 1 ? importedGlobals : next++
   const oomGlobal = capPages !== undefined ? next++ : -1
   const scratch32 = capPages !== undefined ? next++ : -1
   const scratch64 = capPages !== undefined && memory64.includes(true) ? next++ : -1
@@ -292,6 +318,7 @@ export function instrument (bytes: Uint8Array, options: InstrumentOptions = {}):
     capBytes: capBytes ?? 0,
     importedGlobals,
     definedGlobals,
+    shift,
     memory64,
     fuelGlobal,
     oomGlobal,
@@ -306,16 +333,29 @@ export function instrument (bytes: Uint8Array, options: InstrumentOptions = {}):
 
   const out = new ByteWriter(Math.ceil(bytes.byteLength * 1.5) + 256)
   out.bytes(bytes.subarray(0, 8))
+  let importsDone = false
   let globalsDone = false
   let exportsDone = false
   const emitGlobals = (r?: ByteReader): void => {
     globalsDone = true
     const w = new ByteWriter(64)
-    const added = (fuel ? 1 : 0) + (capPages !== undefined ? 2 : 0) + (scratch64 >= 0 ? 1 : 0)
+    const definesFuel = fuel && shift === 0
+    const added = (definesFuel ? 1 : 0) + (capPages !== undefined ? 2 : 0) + (scratch64 >= 0 ? 1 : 0)
     if (added === 0 && r === undefined) return
     w.u32(definedGlobals + added)
-    if (r !== undefined) { r.u32(); w.bytes(r.bytes.subarray(r.pos, r.end)) }
-    if (fuel) { w.u8(0x7e).u8(0x01).u8(0x42).s64(initialFuel).u8(0x0b) }
+    if (r !== undefined) {
+      r.u32()
+      if (shift === 0) w.bytes(r.bytes.subarray(r.pos, r.end))
+      else {
+        for (let n = definedGlobals; n > 0; n--) {
+          const from = r.pos
+          skipValType(r); r.u8()
+          w.bytes(r.bytes.subarray(from, r.pos))
+          copyConstExpr(r, w, plan)
+        }
+      }
+    }
+    if (definesFuel) { w.u8(0x7e).u8(0x01).u8(0x42).s64(initialFuel).u8(0x0b) }
     if (capPages !== undefined) {
       w.u8(0x7f).u8(0x01).u8(0x41).u8(0x00).u8(0x0b) // oom flag
       w.u8(0x7f).u8(0x01).u8(0x41).u8(0x00).u8(0x0b) // scratch32
@@ -331,17 +371,26 @@ export function instrument (bytes: Uint8Array, options: InstrumentOptions = {}):
     if (r !== undefined) {
       count = r.u32()
       from = r.pos
+    }
+    const added = (fuel ? 1 : 0) + (capPages !== undefined ? 1 : 0) + (startFunction !== undefined ? 1 : 0)
+    w.u32(count + added)
+    if (r !== undefined) {
       for (let n = count; n > 0; n--) {
         const name = r.name()
         if (name === FUEL_EXPORT || name === OOM_EXPORT || name === START_EXPORT) {
           throw new WasmFormatError(`module already exports ${name}: it was instrumented before`, r.pos)
         }
-        r.u8(); r.u32()
+        const kind = r.u8()
+        const indexAt = r.pos
+        const index = r.u32()
+        if (shift === 0 || kind !== 0x03) continue
+        // Renumber an exported global: copy up to the index, then write the moved one.
+        w.bytes(r.bytes.subarray(from, indexAt))
+        w.u32(mapGlobal(plan, index))
+        from = r.pos
       }
+      w.bytes(r.bytes.subarray(from, r.pos))
     }
-    const added = (fuel ? 1 : 0) + (capPages !== undefined ? 1 : 0) + (startFunction !== undefined ? 1 : 0)
-    w.u32(count + added)
-    if (r !== undefined) w.bytes(r.bytes.subarray(from, r.pos))
     if (fuel) w.name(FUEL_EXPORT).u8(0x03).u32(fuelGlobal)
     if (capPages !== undefined) w.name(OOM_EXPORT).u8(0x03).u32(oomGlobal)
     if (startFunction !== undefined) w.name(START_EXPORT).u8(0x00).u32(startFunction)
@@ -349,14 +398,22 @@ export function instrument (bytes: Uint8Array, options: InstrumentOptions = {}):
   }
 
   let memoryIndex = 0
+  const rewritesImports = capPages !== undefined || shift === 1
   for (const s of sections) {
     const rank = s.id === 0 ? 0 : ORDER[s.id]!
+    if (rank > ORDER[SEC_IMPORT]! && !importsDone && shift === 1) {
+      importsDone = true
+      out.section(SEC_IMPORT, rewriteImports(undefined, plan, () => memoryIndex++))
+    }
     if (rank > ORDER[SEC_GLOBAL]! && !globalsDone) emitGlobals()
     if (rank > ORDER[SEC_EXPORT]! && !exportsDone) emitExports()
     const r = new ByteReader(bytes, s.start, s.end)
     if (s.id === SEC_GLOBAL) emitGlobals(r)
     else if (s.id === SEC_EXPORT) emitExports(r)
-    else if (s.id === SEC_IMPORT && capPages !== undefined) out.section(s.id, rewriteImports(r, plan, () => memoryIndex++))
+    else if (s.id === SEC_IMPORT && rewritesImports) {
+      importsDone = true
+      out.section(s.id, rewriteImports(r, plan, () => memoryIndex++))
+    }
     else if (s.id === SEC_MEMORY && capPages !== undefined) {
       const w = new ByteWriter(16)
       const n = r.u32()
@@ -366,6 +423,9 @@ export function instrument (bytes: Uint8Array, options: InstrumentOptions = {}):
     } else if (s.id === SEC_START && startFunction !== undefined) {
       // Deferred: exported as __ipvm_start instead.
     } else if (s.id === SEC_CODE && (fuel || capPages !== undefined)) out.section(s.id, rewriteCode(r, plan))
+    else if (s.id === SEC_ELEMENT && shift === 1) out.section(s.id, rewriteElements(r, plan))
+    else if (s.id === SEC_DATA && shift === 1) out.section(s.id, rewriteData(r, plan))
+    else if (s.id === 0 && shift === 1) out.section(0, rewriteCustom(bytes.subarray(s.start, s.end), plan))
     else out.section(s.id, bytes.subarray(s.start, s.end))
   }
   if (!globalsDone) emitGlobals()
@@ -373,15 +433,22 @@ export function instrument (bytes: Uint8Array, options: InstrumentOptions = {}):
   return out.finish()
 }
 
-function rewriteImports (r: ByteReader, plan: ModulePlan, nextMemory: () => number): Uint8Array {
-  const w = new ByteWriter(r.remaining + 16)
+/** A global index after the imported fuel global was inserted. */
+function mapGlobal (plan: ModulePlan, index: number): number {
+  return index >= plan.importedGlobals ? index + plan.shift : index
+}
+
+/** Rewrites the import section (absent: `r` undefined): memory caps, and the fuel import appended. */
+function rewriteImports (r: ByteReader | undefined, plan: ModulePlan, nextMemory: () => number): Uint8Array {
+  const w = new ByteWriter((r?.remaining ?? 0) + 32)
+  if (r === undefined) r = new ByteReader(Uint8Array.of(0))
   const n = r.u32()
-  w.u32(n)
+  w.u32(n + plan.shift)
   let from = r.pos
   for (let i = 0; i < n; i++) {
     r.name(); r.name()
     const kind = r.u8()
-    if (kind === 0x02) {
+    if (kind === 0x02 && plan.capPages !== undefined) {
       w.bytes(r.bytes.subarray(from, r.pos))
       writeCappedMemory(w, readLimits(r, 'memory'), plan.capPages!, plan.capBytes, nextMemory())
       from = r.pos
@@ -392,7 +459,101 @@ function rewriteImports (r: ByteReader, plan: ModulePlan, nextMemory: () => numb
     else r.fail(`unknown import kind ${kind}`)
   }
   w.bytes(r.bytes.subarray(from, r.end))
+  if (plan.shift === 1) w.name(FUEL_IMPORT_MODULE).name(FUEL_IMPORT_NAME).u8(0x03).u8(0x7e).u8(0x01)
   return w.finish()
+}
+
+/** Copies one constant expression (through its `end`), renumbering `global.get`. */
+function copyConstExpr (r: ByteReader, w: ByteWriter, plan: ModulePlan): void {
+  for (;;) {
+    const from = r.pos
+    const op = r.u8()
+    switch (op) {
+      case 0x0b: w.u8(op); return
+      case 0x23: w.u8(op).u32(mapGlobal(plan, r.u32())); continue
+      case 0x41: case 0x42: case 0xd0: case 0xd2: r.skipLeb(); break
+      case 0x43: r.take(4); break
+      case 0x44: r.take(8); break
+      case 0xfd: if (r.u32() !== 12) r.fail('unsupported SIMD instruction in a constant expression'); r.take(16); break
+      case 0x6a: case 0x6b: case 0x6c: case 0x7c: case 0x7d: case 0x7e: break // extended-const arithmetic
+      default: throw new WasmFormatError(`unsupported instruction 0x${op.toString(16)} in a constant expression`, from)
+    }
+    w.bytes(r.bytes.subarray(from, r.pos))
+  }
+}
+
+/** Element segments, with their offset and item expressions renumbered (all eight encodings). */
+function rewriteElements (r: ByteReader, plan: ModulePlan): Uint8Array {
+  const w = new ByteWriter(r.remaining + 16)
+  const n = r.u32()
+  w.u32(n)
+  const copy = (from: number): void => { w.bytes(r.bytes.subarray(from, r.pos)) }
+  for (let i = 0; i < n; i++) {
+    const flags = r.u32()
+    if (flags > 7) r.fail(`unknown element segment flags ${flags}`)
+    w.u32(flags)
+    if ((flags & 1) === 0) { // active
+      if ((flags & 2) !== 0) { const from = r.pos; r.u32(); copy(from) } // explicit table index
+      copyConstExpr(r, w, plan)
+    }
+    if ((flags & 3) !== 0) { const from = r.pos; if ((flags & 4) !== 0) skipValType(r); else r.u8(); copy(from) } // elemkind or reftype
+    const count = r.u32()
+    w.u32(count)
+    for (let k = 0; k < count; k++) {
+      if ((flags & 4) !== 0) copyConstExpr(r, w, plan)
+      else { const from = r.pos; r.u32(); copy(from) }
+    }
+  }
+  return w.finish()
+}
+
+/** Data segments, with their offset expressions renumbered. */
+function rewriteData (r: ByteReader, plan: ModulePlan): Uint8Array {
+  const w = new ByteWriter(r.remaining + 16)
+  const n = r.u32()
+  w.u32(n)
+  for (let i = 0; i < n; i++) {
+    const flags = r.u32()
+    if (flags > 2) r.fail(`unknown data segment flags ${flags}`)
+    w.u32(flags)
+    if (flags === 2) w.u32(r.u32())
+    if (flags !== 1) copyConstExpr(r, w, plan)
+    const from = r.pos
+    r.take(r.u32())
+    w.bytes(r.bytes.subarray(from, r.pos))
+  }
+  return w.finish()
+}
+
+/** Custom sections are kept; in the name section the global names (subsection 7) are renumbered. */
+function rewriteCustom (content: Uint8Array, plan: ModulePlan): Uint8Array {
+  const r = new ByteReader(content)
+  if (r.name() !== 'name') return content
+  try {
+    const w = new ByteWriter(content.byteLength + 16)
+    w.bytes(content.subarray(0, r.pos))
+    while (!r.done) {
+      const id = r.u8()
+      const sub = r.slice(r.u32())
+      if (id !== 7) { w.u8(id).u32(sub.remaining).bytes(sub.bytes.subarray(sub.pos, sub.end)); continue }
+      const sw = new ByteWriter(sub.remaining + 16)
+      const count = sub.u32()
+      sw.u32(count)
+      for (let k = 0; k < count; k++) {
+        sw.u32(mapGlobal(plan, sub.u32()))
+        const from = sub.pos
+        sub.name()
+        sw.bytes(sub.bytes.subarray(from, sub.pos))
+      }
+      const renamed = sw.finish()
+      w.u8(id).u32(renamed.byteLength).bytes(renamed)
+    }
+    return w.finish()
+  } catch (err) {
+    // Engines ignore a malformed name section; so do we, rather than keep wrong global names.
+    if (err instanceof WasmFormatError) return new ByteWriter(8).name('name').finish()
+    throw err
+  }
 }
 
 function rewriteCode (r: ByteReader, plan: ModulePlan): Uint8Array {
@@ -418,7 +579,11 @@ function rewriteCode (r: ByteReader, plan: ModulePlan): Uint8Array {
       const at = edits[i]!
       w.bytes(bytes.subarray(copyFrom, at))
       copyFrom = at
-      if (kind === EDIT_CHARGE) {
+      if (kind === EDIT_GLOBAL) {
+        w.u32(edits[i + 2]!)
+        while ((bytes[copyFrom]! & 0x80) !== 0) copyFrom++
+        copyFrom++
+      } else if (kind === EDIT_CHARGE) {
         w.bytes(plan.chargePrefix)
         writeSleb(w, edits[i + 2]!)
         w.bytes(plan.chargeSuffix)
@@ -522,8 +687,17 @@ function scanBody (r: ByteReader, plan: ModulePlan): number {
         depth++
         break
       }
-      case 0x20: case 0x21: case 0x22: case 0x23: case 0x24: case 0x25: case 0x26: // locals, globals, table.get/set
+      case 0x20: case 0x21: case 0x22: case 0x25: case 0x26: // locals, table.get/set
         r.u32(); break
+      case 0x23: case 0x24: { // global.get/set: renumbered when the fuel global is imported
+        const from = r.pos
+        const index = r.u32()
+        if (plan.shift !== 0 && index >= plan.importedGlobals) {
+          pushEdit(from, EDIT_GLOBAL, index + plan.shift)
+          extra += ulebLength(index + plan.shift) - (r.pos - from)
+        }
+        break
+      }
       case 0x3f: // memory.size
         r.u32(); break
       case 0x40: { // memory.grow
@@ -624,6 +798,11 @@ export function meterCoreModule (
 function exportedGlobal (instance: WebAssembly.Instance, name: string): WebAssembly.Global | undefined {
   const value = instance.exports[name]
   return value instanceof WebAssembly.Global ? value : undefined
+}
+
+/** A fuel global for modules instrumented with `fuelImport`; share it between instances to share a budget. */
+export function createFuelGlobal (fuel: bigint = DEFAULT_INITIAL_FUEL): WebAssembly.Global {
+  return new WebAssembly.Global({ value: 'i64', mutable: true }, fuel)
 }
 
 /** Whether an instance came from a fuel-metered module. */

@@ -8,6 +8,7 @@ import {
   ResultTypeError, WasmTrapError
 } from '../src/errors.js'
 import { limitsFromMeta } from '../src/limits.js'
+import { instrument } from '../src/meter.js'
 import { wat } from './wat.js'
 
 const MODULE = `(module
@@ -136,6 +137,19 @@ describe('fuel', () => {
     expect(await failure(runCoreExport(bomb.module, bomb.info, 'f', [], { fuel: 1000 }))).toBeInstanceOf(OutOfMemoryError)
     const trap = await prepareCoreModule(await wat('(module (func $s unreachable) (start $s) (func (export "f")))'))
     expect(await failure(runCoreExport(trap.module, trap.info, 'f', []))).toBeInstanceOf(WasmTrapError)
+  })
+
+  test('with an imported fuel global, a start function runs on the budget even during instantiation', async () => {
+    const bytes = await wat('(module (global $g (mut i32) (i32.const 0)) (func $s (global.set $g (i32.const 5))) (start $s) (func (export "f") (result i32) (global.get $g)))')
+    const metered = instrument(bytes, { fuel: true, fuelImport: true })
+    const info = readCoreModuleInfo(metered)
+    expect(info).toMatchObject({ metered: true, fuelImported: true, deferredStart: false })
+    const module = await WebAssembly.compile(metered as Uint8Array<ArrayBuffer>)
+    expect(await runCoreExport(module, info, 'f', [], { fuel: 3 })).toEqual({ value: 5, fuelUsed: 3n })
+    const spin = instrument(await wat('(module (func $s (loop $l (br $l))) (start $s) (func (export "f")))'), { fuel: true, fuelImport: true })
+    const err = await failure(runCoreExport(await WebAssembly.compile(spin as Uint8Array<ArrayBuffer>), readCoreModuleInfo(spin), 'f', [], { fuel: 50 }))
+    expect(err).toBeInstanceOf(OutOfFuelError)
+    expect(err.details['used']).toBe(51n)
   })
 
   test('a fuel limit on an unmetered module is refused, bad budgets too', async () => {

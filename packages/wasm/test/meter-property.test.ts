@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check'
 import { expect, test } from 'vitest'
-import { prepareCoreModule, runCoreExport } from '../src/core-module.js'
+import { prepareCoreModule, readCoreModuleInfo, runCoreExport } from '../src/core-module.js'
 import { WasmFormatError } from '../src/binary.js'
 import { OutOfFuelError, OutOfMemoryError } from '../src/errors.js'
 import { instrument } from '../src/meter.js'
@@ -212,6 +212,13 @@ test('random programs: metered output validates, agrees with the original and us
     expect(result).toEqual({ value: expected.value, fuelUsed: BigInt(expected.ops) })
     expect((await runCoreExport(p.module, p.info, 'run', [p0, p1], { fuel: expected.ops })).value).toBe(expected.value)
     await expect(runCoreExport(p.module, p.info, 'run', [p0, p1], { fuel: expected.ops - 1 })).rejects.toBeInstanceOf(OutOfFuelError)
+
+    // The same with the fuel global imported instead of defined.
+    const shared = instrument(bytes, { fuel: true, fuelImport: true })
+    const info = readCoreModuleInfo(shared)
+    expect(info.fuelImported).toBe(true)
+    const module = await WebAssembly.compile(shared as Uint8Array<ArrayBuffer>)
+    expect(await runCoreExport(module, info, 'run', [p0, p1], { fuel: expected.ops })).toEqual({ value: expected.value, fuelUsed: BigInt(expected.ops) })
   }), { numRuns: 80 })
 })
 

@@ -2,9 +2,9 @@ import { describe, expect, test } from 'vitest'
 import { ByteWriter, WasmFormatError, readCustomSection, readSections } from '../src/binary.js'
 import { OutOfMemoryError } from '../src/errors.js'
 import {
-  DEFAULT_INITIAL_FUEL, FUEL_EXPORT, OOM_EXPORT, START_EXPORT, fuelLeft, instrument, isMetered, memoryGrowFailed, meterCoreModule, setFuel
+  DEFAULT_INITIAL_FUEL, FUEL_EXPORT, FUEL_IMPORT_MODULE, FUEL_IMPORT_NAME, OOM_EXPORT, START_EXPORT, createFuelGlobal, fuelLeft, instrument, isMetered, memoryGrowFailed, meterCoreModule, setFuel
 } from '../src/meter.js'
-import { wabtCheck, wasm2wat, wat } from './wat.js'
+import { ALL_FEATURES, wabtCheck, wasm2wat, wat } from './wat.js'
 
 /** One sample per opcode class; `run` calls exports and returns what they computed. */
 interface Sample {
@@ -320,6 +320,82 @@ describe('instrument: structure', () => {
     const instance = await instantiate(out, {})
     expect(fuelLeft(instance)).toBe(DEFAULT_INITIAL_FUEL) // the start function has no charged ops
     expect(Object.keys(instance.exports)).toEqual([FUEL_EXPORT])
+  })
+})
+
+describe('instrument: imported (shared) fuel global', () => {
+  const many = Array.from({ length: 130 }, (_, k) => `(global $d${k} (mut i32) (i32.const ${k}))`).join(' ')
+  const text = `(module
+    (import "env" "i0" (global $i0 i32))
+    (import "env" "i1" (global $i1 (mut i32)))
+    (global $first (mut i32) (global.get $i0))
+    ${many}
+    (global $last (export "last") (mut i32) (i32.const 1000))
+    (table $t 8 funcref) (memory 1)
+    (elem (offset (global.get $i0)) $a)
+    (elem (table $t) (offset (i32.const 1)) func $b)
+    (elem (table $t) (offset (global.get $i0)) funcref (ref.func $b))
+    (elem (table $t) (i32.const 6) funcref (ref.func $a))
+    (elem declare funcref (ref.func $b))
+    (data (offset (global.get $i0)) "\\2a")
+    (func $a (result i32) (global.get $last))
+    (func $b (result i32)
+      (global.set $last (i32.add (global.get $last) (global.get $d129)))
+      (global.set $i1 (i32.add (global.get $i1) (global.get $first)))
+      (global.get $last))
+    (func (export "run") (result i32)
+      (i32.add
+        (i32.add (call_indirect (result i32) (global.get $i0)) (call_indirect (result i32) (i32.const 6)))
+        (i32.add (i32.load8_u (global.get $i0)) (i32.add (global.get $d0) (global.get $i1))))))`
+  const env = (): WebAssembly.Imports => ({
+    env: { i0: new WebAssembly.Global({ value: 'i32' }, 2), i1: new WebAssembly.Global({ value: 'i32', mutable: true }, 7) }
+  })
+
+  test('renumbers globals in code, constant expressions, exports and names; results unchanged', async () => {
+    const bytes = await wat(text, { ...ALL_FEATURES })
+    const out = instrument(bytes, { fuel: true, fuelImport: true, maxMemoryBytes: 65536 })
+    const problem = await wabtCheck(out)
+    if (problem !== undefined) throw new Error(`${problem}\n${await wasm2wat(out)}`)
+    const names = await wasm2wat(out)
+    expect(names).toContain('(import "__ipvm" "fuel" (global')
+    expect(names).toMatch(/\(export "last" \(global \$last\)\)/)
+    expect(names).toMatch(/\(global \$d129 \(mut i32\) \(i32.const 129\)\)/)
+    const a = await instantiate(bytes, env())
+    const fuel = createFuelGlobal(1000n)
+    const imports = env()
+    imports[FUEL_IMPORT_MODULE] = { [FUEL_IMPORT_NAME]: fuel }
+    const b = await instantiate(out, imports)
+    for (let k = 0; k < 3; k++) expect(call(b.exports, 'run')).toBe(call(a.exports, 'run'))
+    expect((b.exports['last'] as WebAssembly.Global).value).toBe((a.exports['last'] as WebAssembly.Global).value)
+    expect(fuelLeft(b)).toBe(fuel.value)
+    expect(fuel.value).toBeLessThan(1000n)
+    expect(memoryGrowFailed(b)).toBe(false)
+  })
+
+  test('renumbers extended constant expressions', async () => {
+    const bytes = await wat(`(module (import "env" "i0" (global $i0 i32)) (global $y (mut i32) (i32.const 4))
+      (global $x i32 (i32.add (global.get $i0) (i32.const 1)))
+      (func (export "f") (result i32) (i32.add (global.get $x) (global.get $y))))`)
+    const out = instrument(bytes, { fuel: true, fuelImport: true })
+    expect(await wabtCheck(out)).toBeUndefined()
+    if (WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>)) {
+      const imports = { env: { i0: new WebAssembly.Global({ value: 'i32' }, 10) }, [FUEL_IMPORT_MODULE]: { [FUEL_IMPORT_NAME]: createFuelGlobal() } }
+      expect(call((await instantiate(out, imports)).exports, 'f')).toBe(15)
+    }
+  })
+
+  test('several instances draw on one budget', async () => {
+    const bytes = await wat('(module (func (export "f") (result i32) (i32.add (i32.const 1) (i32.const 2))))')
+    const module = await WebAssembly.compile(instrument(bytes, { fuel: true, fuelImport: true }) as Uint8Array<ArrayBuffer>)
+    const fuel = createFuelGlobal(7n)
+    const imports = { [FUEL_IMPORT_MODULE]: { [FUEL_IMPORT_NAME]: fuel } }
+    const x = await WebAssembly.instantiate(module, imports)
+    const y = await WebAssembly.instantiate(module, imports)
+    expect(call(x.exports, 'f')).toBe(3)
+    expect(call(y.exports, 'f')).toBe(3)
+    expect(fuel.value).toBe(1n) // 3 ops each
+    expect(() => call(x.exports, 'f')).toThrow(WebAssembly.RuntimeError)
+    expect(fuelLeft(y)).toBe(-2n)
   })
 })
 
