@@ -7,9 +7,9 @@
  *    global.get $fuel; i64.const 0; i64.lt_s; if; unreachable; end`
  * where `cost` is the number of instructions of the segment (wasmtime's default costs: nop, drop,
  * block, loop, unreachable, return, else and end cost 0, and so do the exception-handling markers
- * try, try_table, catch, catch_all and delegate; everything else costs 1). `$fuel` is an appended mutable i64 global
- * exported as `__ipvm_fuel`: appending keeps every existing global index valid. Running out leaves
- * the global negative, which is how the host tells out-of-fuel from any other trap.
+ * try, try_table, catch, catch_all and delegate; everything else costs 1). `$fuel` is an appended
+ * mutable i64 global exported as `__ipvm_fuel`: appending keeps every existing global index valid.
+ * Running out leaves the global negative, which is how the host tells out-of-fuel from any other trap.
  *
  * Where segments start: function entry; after `loop` and `if` (branch targets / conditional entry);
  * after `else`, `catch`, `catch_all`, `delegate` and every non-final `end` (branch targets and
@@ -29,6 +29,8 @@
  *
  * Start functions run during instantiation on the initial fuel (2^62). With `deferStart` the start
  * section becomes an `__ipvm_start` export that the host calls under the task's budget instead.
+ * With `fuelImport` the fuel global is imported (`"__ipvm" "fuel"`) rather than appended, so the
+ * core instances of one component share a budget; the module's own globals are then renumbered.
  */
 import { ByteReader, ByteWriter, WasmFormatError, binaryKind } from './binary.js'
 import { InvalidLimitError, OutOfMemoryError } from './errors.js'
