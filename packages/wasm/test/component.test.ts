@@ -11,7 +11,7 @@ const kinds = ['component', 'embedded'] as const
 const fixtures: Record<string, Uint8Array> = {}
 
 beforeAll(async () => {
-  for (const name of ['guest.component.wasm', 'guest.embedded.wasm', 'guest.core.wasm', 'resources.component.wasm', 'resources.embedded.wasm']) {
+  for (const name of ['guest.component.wasm', 'guest.embedded.wasm', 'guest.core.wasm', 'resources.component.wasm', 'resources.embedded.wasm', 'imports.component.wasm', 'imports.embedded.wasm']) {
     fixtures[name] = await loadFixture(name)
   }
 })
@@ -267,6 +267,43 @@ describe('host imports', () => {
     }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(MissingImportError)
     expect((error as Error).message).toBe('component needs WASI resources (unsupported): wasi:filesystem/types@0.2.0')
+  })
+})
+
+describe('caller-provided imports', () => {
+  const measure = {
+    area: (s: { w: number, h: number }) => BigInt(s.w) * BigInt(s.h),
+    describe: (s: { w: number, h: number }) => `${s.w}×${s.h} ✓`
+  }
+
+  test.each(kinds)('interface imports using another interface\'s types, string results and bare function imports (%s)', async (kind) => {
+    const calls: number[] = []
+    const inst = await instantiateComponent(fixtures[`imports.${kind}.wasm`]!, {
+      'ipvm:imports/measure@0.1.0': measure,
+      'host-double': (x: number) => { calls.push(x); return x * 2 }
+    })
+    expect(inst.call('area-of', 4294967295, 2)).toBe(8589934590n)
+    expect(inst.call('describe-size', 3, 40)).toBe('3×40 ✓')
+    expect(inst.call('double-via-host', 20)).toBe(41)
+    expect(calls).toEqual([20])
+    expect(callIpld(inst, 'describeSize', [1, 2])).toBe('1×2 ✓')
+  })
+
+  test.each(kinds)('a missing function of a provided interface is named (%s)', async (kind) => {
+    const error = await instantiateComponent(fixtures[`imports.${kind}.wasm`]!, {
+      'ipvm:imports/measure': { area: measure.area }
+    }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(MissingImportError)
+    expect((error as MissingImportError).missing.sort()).toEqual(['host-double', 'ipvm:imports/measure@0.1.0#describe'])
+  })
+
+  test('a host result of the wrong type traps the call instead of corrupting memory', async () => {
+    const inst = await instantiateComponent(fixtures['imports.component.wasm']!, {
+      'ipvm:imports/measure': { area: () => -1n, describe: () => 42 },
+      'host-double': () => 2 ** 32
+    })
+    expect(() => inst.call('area-of', 1, 1)).toThrow(/wasm trap: expected u64, got bigint -1/)
+    expect(inst.poisoned).toBe(true)
   })
 })
 

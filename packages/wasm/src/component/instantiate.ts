@@ -241,12 +241,18 @@ function resolveImports (imports: Map<string, ExternType>, host: HostImports): M
       if (typeof entry === 'function') out.set(name, { sort: 'func', value: hostFunc(ext.type, entry) })
       else missing.push(name)
     } else if (ext.sort === 'instance') {
+      const funcs = [...ext.type.exports].filter(([, e]) => e.sort === 'func')
+      // An interface that only defines types (used by other interfaces) needs nothing from the host.
+      if (funcs.length === 0) {
+        out.set(name, { sort: 'instance', value: new Map() })
+        continue
+      }
       if (entry === undefined || typeof entry === 'function') {
         missing.push(name)
         continue
       }
       const bag: RuntimeInstance = new Map()
-      for (const [fname, fext] of ext.type.exports) {
+      for (const [fname, fext] of funcs) {
         if (fext.sort !== 'func') continue
         const f = findHostFunction(entry, fname)
         if (f === undefined) missing.push(`${name}#${fname}`)
