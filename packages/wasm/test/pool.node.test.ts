@@ -8,7 +8,7 @@ import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createWorkerPool, WorkerCrashedError } from '../src/pool/index.js'
 import type { TestJob } from './pool-fixtures/handler.js'
-import { ADD } from './pool-fixtures/wasm.js'
+import { ADD, SPIN } from './pool-fixtures/wasm.js'
 
 const handler = new URL('./pool-fixtures/handler.ts', import.meta.url)
 const dirs: string[] = []
@@ -30,8 +30,44 @@ describe('worker pool (Node)', () => {
   })
 
   it('runs from compiled JavaScript in a plain Node process (no TypeScript, no loader)', async () => {
-    // Lay the pool out as `tsc` does in dist/ (one .js per module, same names) and run it with plain
-    // node: the worker entry must be found next to the compiled platform module.
+    const dir = await compiledPool()
+    writeFileSync(join(dir, 'main.mjs'), `
+      import { createWorkerPool } from './index.js'
+      const pool = createWorkerPool({ handler: new URL('./handler.mjs', import.meta.url), size: 2 })
+      const bytes = ${JSON.stringify([...ADD])}
+      const sums = await Promise.all([1, 2, 3, 4].map((i) => pool.run({ bytes, a: i, b: 10 })))
+      const spinBytes = ${JSON.stringify([...SPIN])}
+      const timeout = await pool.run({ bytes: spinBytes, spin: true }, { timeoutMs: 50 }).catch((e) => e.code)
+      const after = await pool.run({ bytes, a: 20, b: 22 })
+      await pool.stop()
+      console.log(JSON.stringify({ sums, timeout, after }))
+    `)
+    const { stdout } = await promisify(execFile)(process.execPath, [join(dir, 'main.mjs')], { cwd: dir, timeout: 30_000 })
+    expect(JSON.parse(stdout)).toEqual({ sums: [11, 12, 13, 14], timeout: 'ERR_TIMEOUT', after: 42 })
+  })
+
+  it('idle workers do not keep the process alive; busy ones do', async () => {
+    const dir = await compiledPool()
+    // No stop(): the process must still exit once its work is done, and must not exit while a job
+    // (here one that waits on a timer inside the worker) is still running.
+    writeFileSync(join(dir, 'forgetful.mjs'), `
+      import { createWorkerPool } from './index.js'
+      const pool = createWorkerPool({ handler: new URL('./handler.mjs', import.meta.url), size: 1 })
+      pool.run({ sleep: 300 }).then((v) => console.log(JSON.stringify({ slept: v })))
+    `)
+    const { stdout } = await promisify(execFile)(process.execPath, [join(dir, 'forgetful.mjs')], { cwd: dir, timeout: 20_000 })
+    expect(JSON.parse(stdout)).toEqual({ slept: 300 })
+  })
+})
+
+let compiled: Promise<string> | undefined
+
+/**
+ * Lays the pool out as `tsc` does in dist/ (one .js per module, same names, so the worker entry is
+ * found next to the compiled platform module) together with a plain-JS handler.
+ */
+async function compiledPool (): Promise<string> {
+  compiled ??= (async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ipvm-pool-dist-'))
     dirs.push(dir)
     const esbuild = await import('esbuild')
@@ -49,21 +85,11 @@ describe('worker pool (Node)', () => {
     })
     writeFileSync(join(dir, 'handler.mjs'), `
       export async function run (job) {
+        if (job.sleep !== undefined) return await new Promise((resolve) => setTimeout(() => resolve(job.sleep), job.sleep))
         const { instance } = await WebAssembly.instantiate(new Uint8Array(job.bytes))
         return job.spin ? instance.exports.spin() : instance.exports.add(job.a, job.b)
       }`)
-    writeFileSync(join(dir, 'main.mjs'), `
-      import { createWorkerPool } from './index.js'
-      const pool = createWorkerPool({ handler: new URL('./handler.mjs', import.meta.url), size: 2 })
-      const bytes = ${JSON.stringify([...ADD])}
-      const sums = await Promise.all([1, 2, 3, 4].map((i) => pool.run({ bytes, a: i, b: 10 })))
-      const spinBytes = [0,97,115,109,1,0,0,0,1,4,1,96,0,0,3,2,1,0,7,8,1,4,115,112,105,110,0,0,10,9,1,7,0,3,64,12,0,11,11]
-      const timeout = await pool.run({ bytes: spinBytes, spin: true }, { timeoutMs: 50 }).catch((e) => e.code)
-      const after = await pool.run({ bytes, a: 20, b: 22 })
-      await pool.stop()
-      console.log(JSON.stringify({ sums, timeout, after }))
-    `)
-    const { stdout } = await promisify(execFile)(process.execPath, [join(dir, 'main.mjs')], { cwd: dir, timeout: 30_000 })
-    expect(JSON.parse(stdout)).toEqual({ sums: [11, 12, 13, 14], timeout: 'ERR_TIMEOUT', after: 42 })
-  })
-})
+    return dir
+  })()
+  return await compiled
+}

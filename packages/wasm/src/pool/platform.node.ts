@@ -121,6 +121,10 @@ export function spawn (options: SpawnOptions): WorkerHandle {
       dead = true
       await worker.terminate()
     },
+    setActive (active) {
+      if (active) worker.ref()
+      else worker.unref()
+    },
     onDeath (callback) {
       onDeath = callback
       if (pending !== undefined) callback(pending)

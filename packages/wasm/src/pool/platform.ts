@@ -32,6 +32,11 @@ export interface WorkerHandle {
   readonly remote: Remote<WorkerApi>
   /** Stops the worker; the death callback is not called for this. */
   terminate (): Promise<void>
+  /**
+   * Node: whether the worker keeps the process alive. Idle workers don't, so a program that forgets
+   * `stop()` still exits; starting and busy ones do, so a pending job is never abandoned.
+   */
+  setActive?: (active: boolean) => void
   /** `callback` runs at most once, when the worker dies by itself (crash, exit, close). */
   onDeath (callback: (death: WorkerDeath) => void): void
 }

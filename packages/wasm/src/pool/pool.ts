@@ -227,6 +227,7 @@ export function createWorkerPool<Job = unknown, Result = unknown> (options: Work
       if (slot.state !== 'starting') return
       slot.state = 'idle'
       slot.settle()
+      slot.handle.setActive?.(false)
       emit({ type: 'worker:started', detail: { workerId: slot.id, spare: slot.spare } })
       dispatch()
     }, (err: unknown) => {
@@ -300,6 +301,7 @@ export function createWorkerPool<Job = unknown, Result = unknown> (options: Work
   const execute = (slot: Slot, p: PendingJob): void => {
     slot.state = 'busy'
     slot.job = p
+    slot.handle.setActive?.(true)
     p.slot = slot
     p.phase = 'running'
     emit({ type: 'job:started', detail: { jobId: p.id, workerId: slot.id } }, p)
@@ -321,6 +323,7 @@ export function createWorkerPool<Job = unknown, Result = unknown> (options: Work
       if (slot.job !== p) return // settled already: timeout, abort, crash or stop
       slot.job = undefined
       slot.state = 'idle'
+      slot.handle.setActive?.(false)
       if (reply.ok) finish(p, 'ok', reply.value)
       else finish(p, 'error', deserializeError(reply.error))
       dispatch()
@@ -329,6 +332,7 @@ export function createWorkerPool<Job = unknown, Result = unknown> (options: Work
       if (slot.job !== p) return
       slot.job = undefined
       slot.state = 'idle'
+      slot.handle.setActive?.(false)
       finish(p, 'error', err)
       dispatch()
     })
