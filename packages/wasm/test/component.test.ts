@@ -307,6 +307,26 @@ describe('caller-provided imports', () => {
   })
 })
 
+describe('re-entrance and async host functions', () => {
+  test.each(kinds)('an import calling back into its own instance traps (%s)', async (kind) => {
+    let inst: ComponentInstance | undefined
+    inst = await instantiateComponent(fixtures[`imports.${kind}.wasm`]!, {
+      'ipvm:imports/measure': { area: () => 0n, describe: () => '' },
+      'host-double': (x: number) => inst!.call('double-via-host', x) as number
+    })
+    expect(() => inst!.call('double-via-host', 1)).toThrow(/cannot be re-entered/)
+    expect(inst.poisoned).toBe(true)
+  })
+
+  test('a host function returning a Promise traps with a clear message', async () => {
+    const inst = await instantiateComponent(fixtures['imports.embedded.wasm']!, {
+      'ipvm:imports/measure': { area: async () => 1n, describe: () => '' },
+      'host-double': (x: number) => x
+    })
+    expect(() => inst.call('area-of', 1, 1)).toThrow(/returned a Promise/)
+  })
+})
+
 describe('traps', () => {
   test.each(kinds)('a trap poisons the instance: later calls throw (%s)', async (kind) => {
     const inst = await instantiateComponent(fixtures[`guest.${kind}.wasm`]!)

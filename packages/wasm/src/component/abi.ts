@@ -525,6 +525,7 @@ export function lowerHost (guest: GuestMemory, type: FuncType, host: HostFunctio
       args = type.params.map((p) => liftFlat(mem, p.type, c))
     }
     const value = host(...args)
+    if (value instanceof Promise) throw new WasmTrapError('a host import returned a Promise: host functions must be synchronous')
     if (rt === undefined) return undefined
     if (resultFlat > MAX_FLAT_RESULTS) {
       const retptr = (raw[raw.length - 1] as number) >>> 0

@@ -55,6 +55,7 @@ interface InstanceState {
 }
 
 class Spaces {
+  readonly entry: Entry = { inside: false }
   readonly core: Record<string, Value[]> = {}
   readonly comp: Record<string, Value[]> = {}
   constructor (readonly parent?: Spaces) {}
@@ -77,11 +78,19 @@ class Spaces {
   }
 }
 
-function guard (state: InstanceState, type: FuncType, run: (args: readonly unknown[]) => WitValue): RuntimeFunc {
+/** Per component instance: whether one of its exports is running (the canonical ABI's may_enter). */
+interface Entry { inside: boolean }
+
+function guard (state: InstanceState, entry: Entry, type: FuncType, run: (args: readonly unknown[]) => WitValue): RuntimeFunc {
   return {
     type,
     call (args) {
       if (state.poisoned) throw new WasmTrapError('the instance trapped earlier and may be corrupt: instantiate it again')
+      if (entry.inside) {
+        state.poisoned = true
+        throw new WasmTrapError('a component instance cannot be re-entered from one of its imports')
+      }
+      entry.inside = true
       try {
         return run(args)
       } catch (err) {
@@ -89,6 +98,8 @@ function guard (state: InstanceState, type: FuncType, run: (args: readonly unkno
         if (err instanceof ArgumentTypeError) throw err
         state.poisoned = true
         throw asTrap(err)
+      } finally {
+        entry.inside = false
       }
     }
   }
@@ -181,7 +192,7 @@ async function step (d: Definition, spaces: Spaces, args: Map<string, RuntimeExt
       const post = d.options.postReturn === undefined ? undefined : spaces.get('core-func', d.options.postReturn) as CoreFunction
       const guest = guestOf(spaces, d.options)
       const type = d.type
-      spaces.push('func', guard(state, type, (a) => callLifted(guest, type, core, post, a)))
+      spaces.push('func', guard(state, spaces.entry, type, (a) => callLifted(guest, type, core, post, a)))
       return
     }
     case 'lower': {
@@ -393,11 +404,12 @@ async function runEmbedded (source: ComponentSource & { kind: 'embedded' }, host
   }
   state.coreInstances.push(instance)
   exportsOf = instance.exports
+  const entry: Entry = { inside: false }
   const lift = (name: string, coreName: string, type: FuncType): void => {
     const core = instance.exports[coreName]
     if (typeof core !== 'function') throw new InvalidModuleError(`the core module does not export ${coreName}, which its component-type section declares`)
     const post = instance.exports[`cabi_post_${coreName}`] as CoreFunction | undefined
-    const f = guard(state, type, (a) => callLifted(guest, type, core as CoreFunction, post, a))
+    const f = guard(state, entry, type, (a) => callLifted(guest, type, core as CoreFunction, post, a))
     functions.set(name, { name, type, call: (...a) => f.call(a) })
   }
   for (const [name, ext] of world.exports) {
