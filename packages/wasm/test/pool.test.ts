@@ -104,6 +104,14 @@ describe('worker pool', () => {
     expect(await p.run(addJob(1, 2))).toBe(3)
   })
 
+  it('treats an infinite or huge timeoutMs as no limit and rejects invalid ones', async () => {
+    const { pool: p } = pool({ size: 1, spare: false })
+    expect(await p.run({ kind: 'sleep', ms: 50 }, { timeoutMs: Number.POSITIVE_INFINITY })).toBe(50)
+    expect(await p.run({ kind: 'sleep', ms: 50 }, { timeoutMs: 2 ** 40 })).toBe(50)
+    await expect(p.run({ kind: 'sleep', ms: 1 }, { timeoutMs: -1 })).rejects.toBeInstanceOf(RangeError)
+    expect(p.stats.replaced).toBe(0)
+  })
+
   it('a timeout only costs its own job: jobs on other workers finish', async () => {
     const { pool: p } = pool({ size: 2 })
     await p.start()

@@ -148,10 +148,13 @@ function validSize (size: number | undefined): number {
   return size
 }
 
+// setTimeout fires at once for delays above 2^31 - 1 ms (and for Infinity): treat those as "no limit".
+const MAX_TIMER_MS = 2 ** 31 - 1
+
 function validTimeout (ms: number | undefined): number | undefined {
   if (ms === undefined) return undefined
   if (typeof ms !== 'number' || Number.isNaN(ms) || ms < 0) throw new RangeError(`timeoutMs must be a non-negative number, got ${ms}`)
-  return ms
+  return ms > MAX_TIMER_MS ? undefined : ms
 }
 
 function abortReason (signal: AbortSignal): AbortError {
