@@ -566,9 +566,52 @@ describe('PNG decoding coverage (crop of the full image re-encodes the decoded p
     }
   })
 
+  it('lenient where the png crate is lenient', () => {
+    const ihdr = (w: number, h: number, depth: number, colorType: number) => {
+      const b = new Uint8Array(13)
+      new DataView(b.buffer).setUint32(0, w)
+      new DataView(b.buffer).setUint32(4, h)
+      b[8] = depth
+      b[9] = colorType
+      return chunk('IHDR', b)
+    }
+    const png = (head: Uint8Array, extra: Uint8Array[], z: Uint8Array) =>
+      Buffer.concat([SIGNATURE, head, ...extra, chunk('IDAT', z), chunk('IEND', new Uint8Array(0))])
+    const plte = chunk('PLTE', Uint8Array.from([10, 20, 30, 40, 50, 60]))
+    // Palette index past the PLTE entries: opaque black.
+    expect(full(png(ihdr(2, 1, 8, 3), [plte], deflateSync(Uint8Array.from([0, 1, 5]))), 2, 1).samples).toEqual([40, 50, 60, 0, 0, 0])
+    // An empty tRNS is ignored; a tRNS longer than the palette adds an alpha channel but no transparency.
+    expect(full(png(ihdr(2, 1, 8, 3), [plte, chunk('tRNS', new Uint8Array(0))], deflateSync(Uint8Array.from([0, 0, 1]))), 2, 1).colorType).toBe(2)
+    expect(full(png(ihdr(2, 1, 8, 3), [plte, chunk('tRNS', Uint8Array.from([1, 2, 3]))], deflateSync(Uint8Array.from([0, 0, 1]))), 2, 1).samples).toEqual([10, 20, 30, 255, 40, 50, 60, 255])
+    // 8-bit gray: the tRNS key's low byte is compared.
+    expect(full(png(ihdr(2, 1, 8, 0), [chunk('tRNS', Uint8Array.from([1, 7]))], deflateSync(Uint8Array.from([0, 7, 8]))), 2, 1).samples).toEqual([7, 0, 8, 255])
+    // A bad CRC on an ancillary chunk, unknown ancillary and critical chunks, a PLTE in a gray image: skipped.
+    const text = chunk('tEXt', Buffer.from('a\0b', 'latin1'))
+    text[9] = (text[9] as number) ^ 1
+    const gray = png(ihdr(2, 1, 8, 0), [text, chunk('ABCD', Uint8Array.from([1])), chunk('PLTE', Uint8Array.from([1]))], deflateSync(Uint8Array.from([0, 3, 4])))
+    expect(full(gray, 2, 1).samples).toEqual([3, 4])
+    // zlib data past the last row is decoded and dropped; the Adler-32 value is not checked.
+    expect(full(png(ihdr(2, 1, 8, 0), [], deflateSync(Uint8Array.from([0, 3, 4, 5, 6, 7]))), 2, 1).samples).toEqual([3, 4])
+    const z = deflateSync(Uint8Array.from([0, 3, 4]))
+    z[z.length - 1] = (z[z.length - 1] as number) ^ 0xff
+    expect(full(png(ihdr(2, 1, 8, 0), [], z), 2, 1).samples).toEqual([3, 4])
+  })
+
   it('invalid input traps, and the reason is logged at level error', async () => {
     const cases: [Uint8Array, string][] = [
       [Uint8Array.from([1, 2, 3]), 'png: not a PNG (bad signature)'],
+      [encodePng({ ...rgba(2, 2), trns: Uint8Array.from([0, 1]) }), 'png: tRNS in an image that has an alpha channel'],
+      [
+        (() => {
+          // The zlib stream without its Adler-32 trailer.
+          const png = encodePng(rgba(2, 2))
+          const at = Buffer.from(png).indexOf('IDAT') - 4
+          const len = new DataView(png.buffer, png.byteOffset, png.byteLength).getUint32(at)
+          const idat = png.subarray(at + 8, at + 8 + len - 4)
+          return Buffer.concat([png.subarray(0, at), chunk('IDAT', idat), chunk('IEND', new Uint8Array(0))])
+        })(),
+        'zlib: missing Adler-32 trailer'
+      ],
       [encodePng(rgba(2, 2)).subarray(0, 40), 'png: truncated chunk'],
       [
         (() => {

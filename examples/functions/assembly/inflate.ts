@@ -59,8 +59,11 @@ function reverse(code: u32, len: u32): u32 {
   return r;
 }
 
-/** Builds a lookup table for `n` code lengths at `lens`; returns the table's bit width. */
-function build(table: usize, lens: usize, n: u32): u32 {
+/**
+ * Builds a lookup table for `n` code lengths at `lens`; returns the table's bit width. As zlib: over-subscribed
+ * codes are rejected, and incomplete ones too unless `allowSingle` and the code is one symbol of length 1.
+ */
+function build(table: usize, lens: usize, n: u32, allowSingle: bool = true): u32 {
   memory.fill(COUNT, 0, 32);
   let maxLen: u32 = 0;
   for (let i: u32 = 0; i < n; i++) {
@@ -80,6 +83,7 @@ function build(table: usize, lens: usize, n: u32): u32 {
     code = (code + <u32>load<u16>(COUNT + ((l - 1) << 1))) << 1;
     store<u16>(NEXT + (l << 1), <u16>code);
   }
+  if (left > 0 && (!allowSingle || maxLen != 1)) trap("inflate: incomplete Huffman code");
   const size: u32 = 1 << maxLen;
   memory.fill(table, 0, <usize>size << 1);
   for (let sym: u32 = 0; sym < n; sym++) {
@@ -109,8 +113,9 @@ function fixedTables(): void {
   for (let i = 256; i < 280; i++) store<u8>(LENS + i, 7);
   for (let i = 280; i < 288; i++) store<u8>(LENS + i, 8);
   litMax = build(litTable, LENS, 288);
-  for (let i = 0; i < 30; i++) store<u8>(LENS + i, 5);
-  distMax = build(distTable, LENS, 30);
+  // All 32 five-bit codes (30 and 31 complete the code but are invalid if used).
+  for (let i = 0; i < 32; i++) store<u8>(LENS + i, 5);
+  distMax = build(distTable, LENS, 32);
 }
 
 function dynamicTables(): void {
@@ -120,7 +125,7 @@ function dynamicTables(): void {
   if (hlit > 286 || hdist > 30) trap("inflate: bad dynamic block header");
   memory.fill(LENS, 0, 19);
   for (let i: u32 = 0; i < hclen; i++) store<u8>(LENS + <usize>load<u8>(CLORDER + i), <u8>bits(3));
-  clMax = build(clTable, LENS, 19);
+  clMax = build(clTable, LENS, 19, false);
   if (clMax == 0) trap("inflate: empty code-length code");
   const total = hlit + hdist;
   let i: u32 = 0;
@@ -150,7 +155,9 @@ function dynamicTables(): void {
 
 /**
  * Inflates the zlib stream [src, src+srcLen) into exactly `outLen` bytes at `out`.
- * Traps on a malformed stream, on output larger than `outLen`, and on output shorter than `outLen`.
+ * Like the png crate, the whole stream is decoded (so corruption after the last row still traps) but output
+ * beyond `outLen` is discarded; the Adler-32 trailer must be present and is not checked. Traps on a malformed
+ * or truncated stream and on output shorter than `outLen`.
  */
 export function zlibInflate(src: usize, srcLen: usize, out: usize, outLen: usize): void {
   if (litTable == 0) {
@@ -169,6 +176,7 @@ export function zlibInflate(src: usize, srcLen: usize, out: usize, outLen: usize
   overrun = 0;
   bitBuf = 0;
   bitCnt = 0;
+  // `o` counts all output; bytes are stored only below `oEnd`.
   let o = out;
   const oEnd = out + outLen;
   let final: u32 = 0;
@@ -190,8 +198,7 @@ export function zlibInflate(src: usize, srcLen: usize, out: usize, outLen: usize
       if ((len ^ 0xffff) != nlen) trap("inflate: stored block length check failed");
       inPos += 4;
       if (inPos + len > inEnd) trap("inflate: truncated stored block");
-      if (o + len > oEnd) trap("inflate: more data than the image needs");
-      memory.copy(o, inPos, len);
+      if (o < oEnd) memory.copy(o, inPos, o + len > oEnd ? oEnd - o : len);
       o += len;
       inPos += len;
       continue;
@@ -202,8 +209,8 @@ export function zlibInflate(src: usize, srcLen: usize, out: usize, outLen: usize
     while (true) {
       const sym = decodeSym(litTable, litMax);
       if (sym < 256) {
-        if (o >= oEnd) trap("inflate: more data than the image needs");
-        store<u8>(o++, <u8>sym);
+        if (o < oEnd) store<u8>(o, <u8>sym);
+        o++;
         continue;
       }
       if (sym == 256) break;
@@ -215,17 +222,22 @@ export function zlibInflate(src: usize, srcLen: usize, out: usize, outLen: usize
       if (ds >= 30) trap("inflate: invalid distance code");
       const dist = <usize>(<u32>load<u16>(DBASE + (ds << 1)) + bits(<u32>load<u8>(DEXT + ds)));
       if (dist > o - out) trap("inflate: distance too far back");
-      if (o + len > oEnd) trap("inflate: more data than the image needs");
-      let from = o - dist;
-      if (dist >= len) {
-        memory.copy(o, from, len);
-        o += len;
-      } else {
-        for (let k: usize = 0; k < len; k++) store<u8>(o++, load<u8>(from++));
+      if (o < oEnd) {
+        const n = o + len > oEnd ? oEnd - o : len;
+        let from = o - dist;
+        if (dist >= n) memory.copy(o, from, n);
+        else {
+          let d = o;
+          for (let k: usize = 0; k < n; k++) store<u8>(d++, load<u8>(from++));
+        }
       }
+      o += len;
     }
     if (overrun > 8) trap("inflate: truncated stream");
   } while (!final);
   if (overrun * 8 > bitCnt) trap("inflate: truncated stream");
-  if (o != oEnd) trap("inflate: image data too short");
+  // The Adler-32 trailer starts at the next byte boundary.
+  const unread = <usize>((bitCnt - (bitCnt & 7)) >> 3);
+  if (inPos - unread + 4 > inEnd) trap("zlib: missing Adler-32 trailer");
+  if (o < oEnd) trap("inflate: image data too short");
 }

@@ -3,7 +3,10 @@
 // Decoding follows what Rust's `image` 0.24 gets from the `png` crate with `Transformations::EXPAND`:
 // palette images become RGB (RGBA when there is a tRNS chunk), gray images of 1/2/4 bits are scaled up to
 // 8 bits, a tRNS chunk on gray/RGB images becomes an alpha channel, and 16-bit samples stay 16-bit.
-// All five filter types and Adam7 interlacing are supported. CRCs are checked.
+// All five filter types and Adam7 interlacing are supported. As with the png crate: CRCs of critical chunks
+// are checked (a mismatch traps) while ancillary chunks with a bad CRC are skipped, unknown chunks are skipped,
+// palette indices past the PLTE entries read as opaque black, zlib data past the last row and the Adler-32
+// trailer are not read.
 //
 // Pixels are kept as PNG keeps them: rows of `channels * bytesPerSample` bytes per pixel, 16-bit samples
 // big-endian, no filter bytes. Encoding writes color type 0/4/2/6 for 1/2/3/4 channels, bit depth 8 or 16,
@@ -95,6 +98,8 @@ export function decodePng(p: usize, n: usize): Image {
   let hasTrns = false;
   let trnsA: u32 = 0, trnsB: u32 = 0, trnsC: u32 = 0; // gray or R,G,B key
   let idatTotal: usize = 0;
+  // 256 entries, opaque black until PLTE/tRNS say otherwise (the png crate's expansion table).
+  for (let i: usize = 0; i < 256; i++) store<u32>(PALETTE + i * 4, 0xff000000);
   // Pass 1: validate chunks, read header, palette and transparency, and size the IDAT data.
   while (!seenEnd) {
     if (q + 12 > end) trap("png: truncated chunk");
@@ -102,7 +107,12 @@ export function decodePng(p: usize, n: usize): Image {
     const type = be32(q + 4);
     if (len > 0x7fffffff || q + 12 + len > end) trap("png: truncated chunk");
     const d = q + 8;
-    if (crc32(q + 4, len + 4) != be32(d + len)) trap("png: chunk CRC mismatch");
+    const critical = (type & 0x20000000) == 0;
+    if (crc32(q + 4, len + 4) != be32(d + len)) {
+      if (critical) trap("png: chunk CRC mismatch");
+      q = d + len + 4;
+      continue;
+    }
     if (!seenHdr && type != 0x49484452) trap("png: IHDR must come first");
     if (type == 0x49484452) {
       // IHDR
@@ -121,20 +131,21 @@ export function decodePng(p: usize, n: usize): Image {
       else if (ctype == 2 || ctype == 4 || ctype == 6) ok = depth == 8 || depth == 16;
       if (!ok) trap("png: invalid color type / bit depth combination");
       seenHdr = true;
-    } else if (type == 0x504c5445) {
-      // PLTE
-      if (len % 3 != 0 || len > 768) trap("png: bad PLTE length");
+    } else if (type == 0x504c5445 && ctype == 3) {
+      // PLTE (only palette images use it; a suggested palette in other images is skipped unread)
+      if (len % 3 != 0 || len == 0 || len > 768) trap("png: bad PLTE length");
       palCount = <u32>(len / 3);
       for (let i: u32 = 0; i < palCount; i++) {
         store<u8>(PALETTE + i * 4, load<u8>(d + i * 3));
         store<u8>(PALETTE + i * 4 + 1, load<u8>(d + i * 3 + 1));
         store<u8>(PALETTE + i * 4 + 2, load<u8>(d + i * 3 + 2));
-        store<u8>(PALETTE + i * 4 + 3, 255);
       }
-    } else if (type == 0x74524e53) {
-      // tRNS
+    } else if (type == 0x74524e53 && len > 0) {
+      // tRNS (an empty one is ignored, as by the png crate)
       if (ctype == 3) {
-        for (let i: usize = 0; i < len && i < 256; i++) store<u8>(PALETTE + i * 4 + 3, load<u8>(d + i));
+        // More entries than the palette has: the png crate ignores the values (all stay opaque), but the
+        // image still gains an alpha channel.
+        if (<u32>len <= palCount) for (let i: usize = 0; i < len; i++) store<u8>(PALETTE + i * 4 + 3, load<u8>(d + i));
         hasTrns = true;
       } else if (ctype == 0) {
         if (len != 2) trap("png: bad tRNS length");
@@ -146,17 +157,21 @@ export function decodePng(p: usize, n: usize): Image {
         trnsB = bswap<u16>(load<u16>(d + 2));
         trnsC = bswap<u16>(load<u16>(d + 4));
         hasTrns = true;
-      }
+      } else trap("png: tRNS in an image that has an alpha channel");
     } else if (type == 0x49444154) {
       idatTotal += len;
     } else if (type == 0x49454e44) {
       seenEnd = true;
-    } else if ((type & 0x20000000) == 0) {
-      trap("png: unknown critical chunk");
     }
     q = d + len + 4;
   }
   if (idatTotal == 0) trap("png: no image data");
+  // For bit depths up to 8 the png crate compares samples with the low byte of each 16-bit tRNS key.
+  if (depth <= 8) {
+    trnsA &= 0xff;
+    trnsB &= 0xff;
+    trnsC &= 0xff;
+  }
   if (ctype == 3 && palCount == 0) trap("png: palette image without PLTE");
 
   // Gather the IDAT stream.
@@ -236,7 +251,6 @@ export function decodePng(p: usize, n: usize): Image {
             const bitPos = x * depth;
             const v = (<u32>load<u8>(row + (bitPos >> 3)) >> (8 - depth - (bitPos & 7))) & ((1 << depth) - 1);
             if (ctype == 3) {
-              if (v >= palCount) trap("png: palette index out of range");
               store<u8>(o, load<u8>(PALETTE + v * 4));
               store<u8>(o + 1, load<u8>(PALETTE + v * 4 + 1));
               store<u8>(o + 2, load<u8>(PALETTE + v * 4 + 2));
@@ -247,7 +261,6 @@ export function decodePng(p: usize, n: usize): Image {
             }
           } else if (ctype == 3) {
             const v = <u32>load<u8>(row + x);
-            if (v >= palCount) trap("png: palette index out of range");
             store<u8>(o, load<u8>(PALETTE + v * 4));
             store<u8>(o + 1, load<u8>(PALETTE + v * 4 + 1));
             store<u8>(o + 2, load<u8>(PALETTE + v * 4 + 2));
