@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -41,7 +41,12 @@ describe.skipIf(!existsSync(cli) || !existsSync(moduleFile))('crash safety (kill
   it('after every kill, the rerun replays all that finished and completes the rest', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ipvm-crash-'))
     try {
-      const setup = await runToEnd(['add', '--json', moduleFile, imageFile, '--store', join(dir, 'seed')])
+      // private copies: the inputs must not change under the test (a rebuild rewrites them)
+      await copyFile(moduleFile, join(dir, 'functions.wasm'))
+      await copyFile(imageFile, join(dir, 'sample.png'))
+      const module_ = join(dir, 'functions.wasm')
+      const image_ = join(dir, 'sample.png')
+      const setup = await runToEnd(['add', '--json', module_, image_, '--store', join(dir, 'seed')])
       expect(setup.code).toBe(0)
       const [module, image] = setup.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { uri: string, cid: string }))
       // 10 tasks: 6 independent blurs and a chain of 4 (each a real image function).
@@ -60,7 +65,7 @@ describe.skipIf(!existsSync(cli) || !existsSync(moduleFile))('crash safety (kill
 
       for (let round = 0; round < 5; round++) {
         const store = join(dir, `store-${round}`)
-        expect((await runToEnd(['add', moduleFile, imageFile, '--store', store])).code).toBe(0)
+        expect((await runToEnd(['add', module_, image_, '--store', store])).code).toBe(0)
         // kill after a random number of finished tasks (0..8)
         const killAfter = Math.floor(Math.random() * 9)
         const { child, lines } = start(['run', '--json', file, '--store', store])
