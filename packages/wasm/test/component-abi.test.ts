@@ -4,6 +4,7 @@
 // with variant joins, more than 16 flat parameters spilled to memory, store/load of every type.
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
+import { WasmTrapError } from '../src/errors.js'
 import { callLifted, type CoreFunction, type CoreValue, type GuestMemory, lowerHost, type WitValue } from '../src/component/abi.js'
 import { type FuncType, layout, MAX_FLAT_RESULTS, type ValType } from '../src/component/types.js'
 
@@ -114,5 +115,30 @@ describe('canonical ABI round trip (lower ∘ lift = identity)', () => {
     const core = lowerHost(guest, type, (x) => (x as bigint) + 1n)
     expect(callLifted(guest, type, core, undefined, [(1n << 64n) - 2n])).toBe((1n << 64n) - 1n)
     expect(guest.allocations).toBe(0)
+  })
+
+  test('invalid data from the guest traps instead of producing a value', () => {
+    const guest = guestMemory()
+    const view = new DataView(guest.memory().buffer)
+    const pair: FuncType = { kind: 'func', params: [], result: { kind: 'tuple', types: [{ kind: 'u32' }, { kind: 'u32' }] } }
+    const str: FuncType = { kind: 'func', params: [], result: { kind: 'string' } }
+    const ch: FuncType = { kind: 'func', params: [], result: { kind: 'char' } }
+    const en: FuncType = { kind: 'func', params: [], result: { kind: 'enum', names: ['a', 'b'] } }
+    const lift = (type: FuncType, raw: CoreValue) => () => callLifted(guest, type, () => raw, undefined, [])
+    expect(lift(pair, 3)).toThrow(WasmTrapError)
+    expect(lift(pair, 3)).toThrow(/not aligned/)
+    expect(lift(pair, 65536 - 4)).toThrow(/outside memory/)
+    // a string (ptr 64, len 2) whose bytes are not UTF-8
+    view.setUint32(16, 64, true)
+    view.setUint32(20, 2, true)
+    view.setUint8(64, 0xc3)
+    view.setUint8(65, 0x28)
+    expect(lift(str, 16)).toThrow(/not valid UTF-8/)
+    view.setUint32(20, 70000, true)
+    expect(lift(str, 16)).toThrow(/outside memory/)
+    expect(lift(ch, 0xd800)).toThrow(/not a Unicode scalar value/)
+    expect(lift(ch, 0x110000)).toThrow(/not a Unicode scalar value/)
+    expect(lift(en, 2)).toThrow(/case index 2 out of range/)
+    expect(lift(en, 1)()).toBe('b')
   })
 })

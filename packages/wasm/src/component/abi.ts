@@ -489,7 +489,11 @@ export function callLifted (guest: GuestMemory, type: FuncType, core: CoreFuncti
     const raw = core(...flat)
     const rt = type.result
     if (rt === undefined) result = undefined
-    else if (layout(rt).flat.length > MAX_FLAT_RESULTS) result = load(mem, rt, (raw as number) >>> 0)
+    else if (layout(rt).flat.length > MAX_FLAT_RESULTS) {
+      const ptr = (raw as number) >>> 0
+      mem.check(ptr, layout(rt).size, layout(rt).align)
+      result = load(mem, rt, ptr)
+    }
     else result = liftFlat(mem, rt, { values: raw === undefined ? [] : [raw], i: 0 })
     if (postReturn !== undefined) {
       if (raw === undefined) postReturn()
@@ -519,7 +523,11 @@ export function lowerHost (guest: GuestMemory, type: FuncType, host: HostFunctio
   return (...raw: CoreValue[]): CoreValue | undefined => {
     const mem = new Mem(guest)
     let args: WitValue[]
-    if (paramFlat > MAX_FLAT_PARAMS) args = load(mem, tuple, (raw[0] as number) >>> 0) as WitValue[]
+    if (paramFlat > MAX_FLAT_PARAMS) {
+      const ptr = (raw[0] as number) >>> 0
+      mem.check(ptr, layout(tuple).size, layout(tuple).align)
+      args = load(mem, tuple, ptr) as WitValue[]
+    }
     else {
       const c: Cursor = { values: raw, i: 0 }
       args = type.params.map((p) => liftFlat(mem, p.type, c))
