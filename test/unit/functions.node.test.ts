@@ -487,8 +487,25 @@ describe('images (PNG in, PNG out)', () => {
     expect(hex(fns.grayscaleBase64(url))).toBe(hex(fns.grayscale(png)))
     expect(hex(fns.cropBase64(url, 1, 1, 2, 2))).toBe(hex(fns.crop(png, 1, 1, 2, 2)))
     expect(hex(fns.blurBase64(url, 0.7))).toBe(hex(fns.blur(png, 0.7)))
-    // Without the prefix, and without padding.
-    expect(hex(fns.grayscaleBase64(Buffer.from(png).toString('base64').replace(/=+$/, '')))).toBe(hex(fns.grayscale(png)))
+    // Without the prefix.
+    expect(hex(fns.grayscaleBase64(Buffer.from(png).toString('base64')))).toBe(hex(fns.grayscale(png)))
+  })
+
+  it("base64 is strict, as the base64 crate's STANDARD engine", async () => {
+    const png = Buffer.from(encodePng(rgba(1, 1, 2))).toString('base64')
+    expect(png.endsWith('=')).toBe(true)
+    const cases: [string, string][] = [
+      [png.replace(/=+$/, ''), 'base64: length is not a multiple of 4 (padding is required)'],
+      ['data:image/png;base64,' + png + '\n', 'base64: length is not a multiple of 4 (padding is required)'],
+      ['!!!!', 'base64: invalid character'],
+      ['AB==', 'base64: non-zero trailing bits']
+    ]
+    for (const [input, reason] of cases) {
+      const log: LogEntry[] = []
+      const f = await instance(log)
+      expect(() => f.cropBase64(input, 0, 0, 1, 1)).toThrow()
+      expect(log[log.length - 1]).toEqual(['error', 'trap', reason])
+    }
   })
 
   it("chains like Homestar's mixed_base64 test: rotate90-base64, grayscale, crop, blur", () => {

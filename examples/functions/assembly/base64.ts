@@ -1,6 +1,7 @@
-// Base64 (standard alphabet, RFC 4648) decoding of Homestar's `*-base64` inputs: every occurrence of
-// "data:image/png;base64," is removed first (Rust's `str::replace`), then the rest is decoded. Padding is
-// optional; any other character traps.
+// Base64 decoding of Homestar's `*-base64` inputs: every occurrence of "data:image/png;base64," is removed
+// first (Rust's `str::replace`), then the rest is decoded as the base64 crate's STANDARD engine does: standard
+// alphabet, canonical padding required (length a multiple of 4, at most two '=' at the end), the unused bits
+// of the last symbol must be zero. Anything else traps.
 
 import { trap } from "./host";
 import { alloc, free } from "./mem";
@@ -40,7 +41,7 @@ export function decodeDataUrl(p: usize, n: usize, lenOut: usize): usize {
     end--;
     pad++;
   }
-  if (end % 4 == 1) trap("base64: invalid length");
+  if (m % 4 != 0) trap("base64: length is not a multiple of 4 (padding is required)");
   const out = alloc((end / 4) * 3 + 3);
   let o: usize = 0;
   let acc: u32 = 0;
@@ -55,6 +56,7 @@ export function decodeDataUrl(p: usize, n: usize, lenOut: usize): usize {
       store<u8>(out + o++, <u8>(acc >> bits));
     }
   }
+  if (bits > 0 && (acc & ((1 << bits) - 1)) != 0) trap("base64: non-zero trailing bits");
   free(clean);
   store<u32>(lenOut, <u32>o);
   return out;
