@@ -264,7 +264,7 @@ describe('worker pool', () => {
     pools.push(bad)
     const err = await bad.run({ kind: 'log', tag: 1 }).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(WorkerStartError)
-    expect(err).toMatchObject({ code: 'ERR_WORKER_START' })
+    expect(err).toMatchObject({ code: 'ERR_WORKER_START', details: { cause: { name: 'TypeError' } } })
     expect((err as Error).message).toMatch(/neither run\(\) nor a default function/)
     await expect(bad.start()).rejects.toBeInstanceOf(WorkerStartError)
   })
@@ -275,6 +275,19 @@ describe('worker pool', () => {
     const queued = dying.run({ kind: 'log', tag: 1 }).catch((e: unknown) => e)
     await expect(dying.start()).rejects.toMatchObject({ name: 'WorkerStartError', details: { reason: 'exit' } })
     expect(await queued).toBeInstanceOf(WorkerStartError)
+  })
+
+  it('runs a handler bundled into a custom worker entry (workerUrl in Node, createWorker in browsers)', async () => {
+    const entry = __TEST_PLATFORM__ === 'node'
+      ? { workerUrl: new URL('./pool-fixtures/custom-worker.node.ts', import.meta.url) }
+      : { createWorker: () => new Worker(new URL('./pool-fixtures/custom-worker.browser.ts', import.meta.url), { type: 'module' }) }
+    const custom = createWorkerPool<number, number>({ ...entry, handlerOptions: { factor: 3 }, size: 2, spare: false })
+    try {
+      expect(await Promise.all([1, 2, 3].map(async (n) => await custom.run(n)))).toEqual([3, 6, 9])
+      await expect(custom.run(Number.NaN)).rejects.toMatchObject({ name: 'InvalidIpldError', code: 'ERR_INVALID_IPLD', details: { got: 'NaN' } })
+    } finally {
+      await custom.stop()
+    }
   })
 
   it('emits worker:started for every worker, the spare included', async () => {

@@ -235,7 +235,8 @@ export function createWorkerPool<Job = unknown, Result = unknown> (options: Work
       dispatch()
     }, (err: unknown) => {
       if (slot.state !== 'starting') return
-      startFailed(slot, new WorkerStartError(`worker ${slot.id} failed to start: ${err instanceof Error ? err.message : String(err)}`, { workerId: slot.id }))
+      const cause = err instanceof Error ? { name: err.name, message: err.message } : { name: 'Error', message: String(err) }
+      startFailed(slot, new WorkerStartError(`worker ${slot.id} failed to start: ${cause.message}`, { workerId: slot.id, cause }))
     })
     return slot
   }
