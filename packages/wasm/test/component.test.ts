@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, test } from 'vitest'
 import { ArgumentTypeError, FunctionNotFoundError, InvalidModuleError, WasmTrapError } from '../src/errors.js'
 import { WasmFormatError } from '../src/binary.js'
 import {
-  callIpld, type ComponentInstance, componentFunctions, instantiateComponent, type LogEntry, loadComponent,
+  callIpld, type ComponentInstance, componentFunctions, exportNameVariants, instantiateComponent, type LogEntry, loadComponent,
   MissingImportError, parseComponent, UnsupportedComponentError, witName
 } from '../src/component/index.js'
 import { loadFixture } from './fixtures/load.js'
@@ -201,6 +201,8 @@ describe('IPVM ABI (IPLD arguments and results)', () => {
   })
 
   test('functions are found by Homestar case variants; unknown names list the exports', () => {
+    expect(exportNameVariants('subtractInt')).toEqual(['subtractInt', 'SUBTRACTINT', 'subtract-int', 'subtract_int', 'SubtractInt', 'SUBTRACT_INT', '%subtractInt'])
+    expect(exportNameVariants('HTTPServer2go')).toContain('http-server2go')
     expect(callIpld(inst, 'addOne', [1])).toBe(2)
     expect(callIpld(inst, 'add_one', [1])).toBe(2)
     expect(callIpld(inst, 'ADD_ONE', [1])).toBe(2)

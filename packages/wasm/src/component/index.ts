@@ -11,7 +11,7 @@ export {
   type InstantiateOptions, loadComponent
 } from './instantiate.js'
 export {
-  base64NoPad, callIpld, findFunctionName, ipldToWit, ipldToWitArgs, nameVariants, witResultToIpld, witToIpld
+  base64NoPad, callIpld, exportNameVariants, findFunctionName, ipldToWit, ipldToWitArgs, witResultToIpld, witToIpld
 } from './ipld-wit.js'
 export { type CanonOptions, type Definition, type ParsedComponent, parseComponent, parseComponentTypeSection, type Sort } from './parse.js'
 export {

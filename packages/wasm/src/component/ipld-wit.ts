@@ -279,16 +279,21 @@ function words (name: string): string[] {
 
 const cap = (w: string): string => w.charAt(0).toUpperCase() + w.slice(1).toLowerCase()
 
-/** The names Homestar tries, in order: exact, UPPERCASE, kebab-case, snake_case, lowerCamelCase, PascalCase, `%name`. */
-export function nameVariants (name: string): string[] {
+/**
+ * The names tried, in order: Homestar's exact, UPPERCASE, kebab-case, snake_case, lowerCamelCase,
+ * PascalCase, then SHOUTY_SNAKE_CASE (as the core-module ABI also tries) and `%name`.
+ */
+export function exportNameVariants (name: string): string[] {
   const w = words(name)
+  const lower = w.map((x) => x.toLowerCase())
   return [...new Set([
     name,
     name.toUpperCase(),
-    w.map((x) => x.toLowerCase()).join('-'),
-    w.map((x) => x.toLowerCase()).join('_'),
-    w.map((x, i) => i === 0 ? x.toLowerCase() : cap(x)).join(''),
+    lower.join('-'),
+    lower.join('_'),
+    lower.map((x, i) => i === 0 ? x : cap(x)).join(''),
     w.map(cap).join(''),
+    lower.join('_').toUpperCase(),
     `%${name}`
   ])]
 }
@@ -298,7 +303,7 @@ export function findFunctionName (available: Iterable<string>, name: string): st
   if (available instanceof Set && available.has(name)) return name
   const names = [...available]
   const set = new Set(names)
-  for (const candidate of nameVariants(name)) if (set.has(candidate)) return candidate
+  for (const candidate of exportNameVariants(name)) if (set.has(candidate)) return candidate
   throw new FunctionNotFoundError(name, names)
 }
 
