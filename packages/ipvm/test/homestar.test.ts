@@ -13,29 +13,9 @@ import { CID, type IpldMap, type IpldValue, instructionCid, invocationCid, isIpl
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { componentBytes } from '../../../examples/functions/dist/index.js'
 import { createIpvm, type Ipvm } from '../src/index.js'
+import { storedPng } from './png.js'
 
-/** An RGB PNG of `width`×`height` with stored (uncompressed) deflate blocks: no zlib needed in the page. */
-function png (width: number, height: number): Uint8Array {
-  const crcTable = Array.from({ length: 256 }, (_, n) => { let c = n; for (let k = 0; k < 8; k++) c = (c & 1) !== 0 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; return c >>> 0 })
-  const crc = (bytes: Uint8Array): number => { let c = ~0; for (const b of bytes) c = crcTable[(c ^ b) & 0xff]! ^ (c >>> 8); return ~c >>> 0 }
-  const u32 = (n: number): number[] => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]
-  const chunk = (type: string, data: number[]): number[] => {
-    const body = Uint8Array.from([...type].map((c) => c.charCodeAt(0)).concat(data))
-    return [...u32(data.length), ...body, ...u32(crc(body))]
-  }
-  const raw: number[] = []
-  for (let y = 0; y < height; y++) { raw.push(0); for (let x = 0; x < width; x++) raw.push(x & 255, y & 255, (x ^ y) & 255) }
-  const z: number[] = [0x78, 0x01]
-  for (let i = 0; i < raw.length; i += 65535) {
-    const block = raw.slice(i, i + 65535)
-    z.push(i + 65535 >= raw.length ? 1 : 0, block.length & 255, block.length >>> 8, ~block.length & 255, (~block.length >>> 8) & 255, ...block)
-  }
-  let a = 1; let b = 0
-  for (const v of raw) { a = (a + v) % 65521; b = (b + a) % 65521 }
-  z.push(...u32(((b << 16) | a) >>> 0))
-  return Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...chunk('IHDR', [...u32(width), ...u32(height), 8, 2, 0, 0, 0]), ...chunk('IDAT', z), ...chunk('IEND', [])])
-}
-const PNG = png(320, 300)
+const PNG = storedPng(320, 300)
 
 /** Rewrites a vector for our module: rsc, content links, and awaits (old instruction CID → new). */
 async function retarget (text: string, rsc: string, image: CID, renamed: Map<string, CID>, unmatched?: CID): Promise<string> {
