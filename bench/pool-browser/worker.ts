@@ -1,7 +1,5 @@
-/// <reference lib="webworker" />
-import * as Comlink from 'comlink'
-import { createWorkerApi } from '../../packages/wasm/src/pool/worker.js'
+import { exposeWorker } from '../../packages/wasm/src/pool/expose.browser.js'
 import type { HandlerModule } from '../../packages/wasm/src/pool/protocol.js'
 import * as handler from './handler.js'
 
-Comlink.expose(createWorkerApi(handler as unknown as HandlerModule), self)
+exposeWorker(handler as unknown as HandlerModule)

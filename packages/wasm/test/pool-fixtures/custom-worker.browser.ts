@@ -1,8 +1,5 @@
-/// <reference lib="webworker" />
-import * as Comlink from 'comlink'
+import { exposeWorker } from '../../src/pool/expose.browser.js'
 import type { HandlerModule } from '../../src/pool/protocol.js'
-import { createWorkerApi } from '../../src/pool/worker.js'
 import * as handler from './bundled-handler.js'
 
-declare const self: DedicatedWorkerGlobalScope
-Comlink.expose(createWorkerApi(handler as HandlerModule), self)
+exposeWorker(handler as HandlerModule)
