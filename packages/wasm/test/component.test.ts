@@ -1,3 +1,4 @@
+import { CID } from 'multiformats/cid'
 import { beforeAll, describe, expect, test } from 'vitest'
 import { ArgumentTypeError, FunctionNotFoundError, InvalidModuleError, WasmTrapError } from '../src/errors.js'
 import { WasmFormatError } from '../src/binary.js'
@@ -136,6 +137,10 @@ describe('IPVM ABI (IPLD arguments and results)', () => {
     expect(callIpld(inst, 'negate', [false])).toBe(true)
     expect(callIpld(inst, 'inc-u64', [18446744073709551614n])).toBe(18446744073709551615n)
     expect(callIpld(inst, 'inc-s64', [41])).toBe(42)
+    // floats to integer parameters are cast like Rust's `as`: truncated, saturated
+    expect(callIpld(inst, 'inc-u8', [254.9])).toBe(255)
+    expect(callIpld(inst, 'inc-s8', [-1000.5])).toBe(-127)
+    expect(callIpld(inst, 'half-f64', [3n])).toBe(1.5)
     expect(callIpld(inst, 'half-f32', [0.2])).toBe(0.1)
     expect(callIpld(inst, 'next-char', ['y'])).toBe('z')
     expect(callIpld(inst, 'shout', ['hi'])).toBe('HI!')
@@ -165,6 +170,18 @@ describe('IPVM ABI (IPLD arguments and results)', () => {
     expect(callIpld(inst, 'shout', [new TextEncoder().encode('hi')])).toBe('AGK!')
     expect(callIpld(inst, 'shout', [null])).toBe('NULL!')
     expect(callIpld(inst, 'labels', [[{ x: 0, y: 0, label: 'nul' }]])).toEqual(['nul@0,0'])
+  })
+
+  test('links go in as strings (v1 base32, v0 base58btc) and strings that parse as CIDs come back as links', () => {
+    const v1 = CID.parse('bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku')
+    const v0 = CID.parse('QmWATWQ7fVPP2EFGu71UkfnqhYXDYH566qy47CnJDgvs8u')
+    const [back1] = callIpld(inst, 'swap', [[1, v1]]) as [CID, number]
+    expect(CID.asCID(back1)?.equals(v1)).toBe(true)
+    const [back0] = callIpld(inst, 'swap', [[1, v0]]) as [CID, number]
+    expect(CID.asCID(back0)?.toString()).toBe('QmWATWQ7fVPP2EFGu71UkfnqhYXDYH566qy47CnJDgvs8u')
+    expect(callIpld(inst, 'swap', [[2, 'null']])).toEqual([null, 2])
+    expect(callIpld(inst, 'swap', [[3, 'bafy-not-a-cid']])).toEqual(['bafy-not-a-cid', 3])
+    expect(callIpld(inst, 'swap', [[4, Uint8Array.of(0xfb, 0xff, 0x01, 0x02)]])).toEqual(['+/8BAg', 4])
   })
 
   test('a wrong IPLD argument throws ArgumentTypeError naming the parameter and its WIT type, never a trap', () => {
