@@ -1,13 +1,13 @@
 // The AssemblyScript guest library (examples/functions) against Homestar's test world, called through
 // jco's transpiled bindings as the canonical-ABI oracle. Node only: transpile writes modules to a temp dir.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { constants, deflateSync, inflateSync } from 'node:zlib'
 import { componentNew, transpile } from '@bytecodealliance/jco'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { componentBytes, coreBytes } from '../../examples/functions/dist/index.js'
 
 // ---------------------------------------------------------------------------------------------------------
 // The component under test
@@ -67,10 +67,37 @@ async function load(component: Uint8Array, name: string): Promise<(log?: LogEntr
     })
 }
 
+// The build's output (examples/functions/dist/index.js). It is rebuilt first when missing or older than its
+// sources, so `npm test` without `npm run build` still tests the current code.
+interface Dist {
+  componentBytes(): Uint8Array<ArrayBuffer>
+  coreBytes(): Uint8Array<ArrayBuffer>
+}
+const FUNCTIONS = fileURLToPath(new URL('../../examples/functions/', import.meta.url))
+
+function newest(path: string): number {
+  const st = statSync(path)
+  if (!st.isDirectory()) return st.mtimeMs
+  return Math.max(0, ...readdirSync(path).map((name) => newest(join(path, name))))
+}
+
+async function loadDist(): Promise<Dist> {
+  const index = join(FUNCTIONS, 'dist', 'index.js')
+  const sources = Math.max(...['assembly', 'wit', 'build.mjs'].map((p) => newest(join(FUNCTIONS, p))))
+  if (!existsSync(index) || statSync(index).mtimeMs < sources) {
+    const built = spawnSync(process.execPath, [join(FUNCTIONS, 'build.mjs')], { cwd: FUNCTIONS, encoding: 'utf8' })
+    if (built.status !== 0) throw new Error(`examples/functions build failed:\n${built.stderr}`)
+  }
+  return (await import(pathToFileURL(index).href)) as Dist
+}
+
+let componentBytes: () => Uint8Array<ArrayBuffer>
+let coreBytes: () => Uint8Array<ArrayBuffer>
 let instance: (log?: LogEntry[]) => Promise<Functions>
 let fns: Functions
 
 beforeAll(async () => {
+  ;({ componentBytes, coreBytes } = await loadDist())
   instance = await load(componentBytes(), 'functions')
   fns = await instance()
 })
