@@ -277,6 +277,14 @@ describe('worker pool', () => {
     expect(await queued).toBeInstanceOf(WorkerStartError)
   })
 
+  it('gives up on a worker whose handler never finishes loading (startTimeoutMs)', async () => {
+    const hanging = createWorkerPool<TestJob, unknown>({ handler: new URL('./pool-fixtures/hanging-handler.ts', import.meta.url), size: 1, spare: false, startTimeoutMs: 300 })
+    pools.push(hanging)
+    const queued = hanging.run({ kind: 'log', tag: 1 }).catch((e: unknown) => e)
+    await expect(hanging.start()).rejects.toMatchObject({ name: 'WorkerStartError', details: { reason: 'timeout', limit: 300 } })
+    expect(await queued).toBeInstanceOf(WorkerStartError)
+  })
+
   it('runs a handler bundled into a custom worker entry (workerUrl in Node, createWorker in browsers)', async () => {
     const entry = __TEST_PLATFORM__ === 'node'
       ? { workerUrl: new URL('./pool-fixtures/custom-worker.node.ts', import.meta.url) }

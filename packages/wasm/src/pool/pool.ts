@@ -65,6 +65,12 @@ export interface WorkerPoolOptions {
    * caller's bundler sees and bundles it. Ignored in Node.
    */
   createWorker?: () => Worker
+  /**
+   * A worker that has not loaded and initialised its handler within this many milliseconds is
+   * terminated and counts as failed to start (a hanging `init` must not hold the queue forever).
+   * Default: 30 000.
+   */
+  startTimeoutMs?: number
   /** Node: heap limits of each worker thread (exceeding them crashes only that worker). */
   resourceLimits?: NodeResourceLimits
   /** Every event of the pool. */
@@ -166,6 +172,7 @@ function abortReason (signal: AbortSignal): AbortError {
 export function createWorkerPool<Job = unknown, Result = unknown> (options: WorkerPoolOptions = {}): WorkerPool<Job, Result> {
   const size = validSize(options.size)
   const useSpare = options.spare ?? true
+  const startTimeoutMs = validTimeout(options.startTimeoutMs ?? 30_000)
   if (options.handler === undefined && options.workerUrl === undefined && options.createWorker === undefined) {
     throw new TypeError('createWorkerPool needs a handler module URL (handler) or a worker entry (workerUrl / createWorker)')
   }
@@ -222,10 +229,21 @@ export function createWorkerPool<Job = unknown, Result = unknown> (options: Work
     } catch (err) {
       handle = brokenHandle(err)
     }
-    let settle!: () => void
-    const ready = new Promise<void>((resolve) => { settle = resolve })
+    let resolveReady!: () => void
+    const ready = new Promise<void>((resolve) => { resolveReady = resolve })
+    let startTimer: ReturnType<typeof setTimeout> | undefined
+    const settle = (): void => {
+      if (startTimer !== undefined) clearTimeout(startTimer)
+      resolveReady()
+    }
     const slot: Slot = { id: ++nextWorkerId, handle, state: 'starting', spare: asSpare, job: undefined, ready, settle }
     handle.onDeath((death) => { onDeath(slot, death) })
+    if (startTimeoutMs !== undefined) {
+      startTimer = setTimeout(() => {
+        if (slot.state !== 'starting') return
+        startFailed(slot, new WorkerStartError(`worker ${slot.id} did not start within ${startTimeoutMs} ms`, { workerId: slot.id, reason: 'timeout', limit: startTimeoutMs }))
+      }, startTimeoutMs)
+    }
     handle.remote.init(spec).then(() => {
       if (slot.state !== 'starting') return
       slot.state = 'idle'
