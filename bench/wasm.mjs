@@ -100,7 +100,7 @@ const component = componentBytes()
 
 // 2. metered vs unmetered, in-thread, fresh instance per call (as the worker does)
 if (want('meter')) {
-  const ROUNDS = QUICK ? 3 : 7
+  const ROUNDS = QUICK ? 3 : 9
   const FUEL = 1n << 40n
   const source = loadComponent(component)
   const compilers = (fuel) => {
@@ -116,13 +116,17 @@ if (want('meter')) {
   }
   const compile = { plain: compilers(undefined), metered: compilers(FUEL) }
   const fuelUsed = {}
+  const cpuMs = { plain: {}, metered: {} }
   const call = async (kind, func, args) => {
+    const c0 = process.cpuUsage()
     const t0 = performance.now()
     const instance = await instantiateComponent(source, {}, { compile: compile[kind] })
     const metered = kind === 'metered' ? instance.coreInstances.filter(isMetered) : []
     for (const core of metered) setFuel(core, FUEL)
     const out = callIpld(instance, func, args)
     const ms = performance.now() - t0
+    const c = process.cpuUsage(c0)
+    ;(cpuMs[kind][func] ??= []).push((c.user + c.system) / 1000)
     if (!(out instanceof Uint8Array) || pngSize(out)[0] === 0) throw new Error(`${func} gave no PNG`)
     if (kind === 'metered') fuelUsed[func] = metered.reduce((sum, core) => sum + (FUEL - fuelLeft(core)), 0n)
     return ms
@@ -132,6 +136,7 @@ if (want('meter')) {
   const rows = []
   for (const [func, fargs] of funcs) {
     await call('plain', func, fargs); await call('metered', func, fargs) // compile + warm up
+    cpuMs.plain[func] = []; cpuMs.metered[func] = []
     const r = await interleave(ROUNDS, {
       plain: async () => [await call('plain', func, fargs)],
       metered: async () => [await call('metered', func, fargs)]
@@ -139,11 +144,14 @@ if (want('meter')) {
     const p = summary(r.plain.samples)
     const m = summary(r.metered.samples)
     const paired = ratioSpread(r.metered.samples, r.plain.samples)
-    results.meter[func] = { plainMs: p, meteredMs: m, ratio: m.median / p.median, pairedRatioMedian: median(paired), pairedRatios: paired, fuelUsed: String(fuelUsed[func]) }
-    rows.push([func, p.median, `${p.p10.toFixed(0)}–${p.p90.toFixed(0)}`, m.median, `${m.p10.toFixed(0)}–${m.p90.toFixed(0)}`, m.median / p.median, `${median(paired).toFixed(2)} (${spread(paired)})`, Number(fuelUsed[func]).toExponential(2)])
+    const cp = median(cpuMs.plain[func])
+    const cm = median(cpuMs.metered[func])
+    results.meter[func] = { plainMs: p, meteredMs: m, ratio: m.median / p.median, pairedRatioMedian: median(paired), pairedRatios: paired, cpuPlainMs: cp, cpuMeteredMs: cm, cpuRatio: cm / cp, fuelUsed: String(fuelUsed[func]) }
+    rows.push([func, p.median, `${p.p10.toFixed(0)}–${p.p90.toFixed(0)}`, m.median, `${m.p10.toFixed(0)}–${m.p90.toFixed(0)}`, m.median / p.median, `${median(paired).toFixed(2)} (${spread(paired)})`, cp, cm, cm / cp, Number(fuelUsed[func]).toExponential(2)])
   }
   table(`2. Metered vs unmetered, 1024×1024 PNG in → PNG out, component runtime in-thread, fresh instance each, ${ROUNDS} interleaved pairs, ms`,
-    ['function', 'unmetered median', 'p10–p90', 'metered median', 'p10–p90', 'ratio of medians', 'paired ratio median (range)', 'fuel used'], rows)
+    ['function', 'unmetered wall median', 'p10–p90', 'metered wall median', 'p10–p90', 'wall ratio', 'paired wall ratio (range)', 'unmetered CPU ms', 'metered CPU ms', 'CPU ratio', 'fuel used'], rows)
+  console.log('CPU = process CPU time (user + system) during the call, median: it does not count time this process waited for a core, so it is the steadier ratio on a loaded machine')
 }
 
 // 3. pool speed-up: N concurrent blur tasks on 1 vs 2 workers
