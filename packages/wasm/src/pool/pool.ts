@@ -8,6 +8,7 @@ import { AbortError, deserializeError } from '@ipvm/core'
 import * as Comlink from 'comlink'
 import { PoolStoppedError, TimeoutError, WorkerCrashedError, WorkerStartError } from './errors.js'
 import { defaultPoolSize, loadPlatform, type NodeResourceLimits, type Platform, type SpawnOptions, type WorkerDeath, type WorkerHandle } from './platform.js'
+import type { HandlerSpec, WorkerApi, WorkerReply } from './protocol.js'
 
 /** Stands in for a worker whose constructor threw, so the failure takes the ordinary start-failure path. */
 function brokenHandle (err: unknown): WorkerHandle {
@@ -21,7 +22,6 @@ function brokenHandle (err: unknown): WorkerHandle {
     onDeath: () => {}
   }
 }
-import type { HandlerSpec, WorkerApi, WorkerReply } from './protocol.js'
 
 /** Why a worker was replaced. */
 export type ReplaceReason = 'timeout' | 'crash' | 'abort'
