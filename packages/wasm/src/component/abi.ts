@@ -178,25 +178,71 @@ function buildFields (t: ValType & { kind: 'record' | 'tuple' }, values: WitValu
   return out
 }
 
+// ---- scalars ---------------------------------------------------------------------------------
+
+const SCALARS = new Set(['bool', 's8', 'u8', 's16', 'u16', 's32', 'u32', 's64', 'u64', 'f32', 'f64', 'char'])
+
+/** A scalar's core value (checked): i32 types as a number, i64 as a bigint, floats as a number. */
+function lowerScalar (t: ValType, v: unknown): CoreValue {
+  switch (t.kind) {
+    case 'bool':
+      if (typeof v !== 'boolean') bad(t, v)
+      return v ? 1 : 0
+    case 's64': case 'u64': return BigInt.asIntN(64, checkBigInt(t, v))
+    case 'f32': case 'f64': return checkNumber(t, v)
+    case 'char': return checkChar(t, v)
+    default: return checkInt(t, v) | 0
+  }
+}
+
+/** A scalar from its core value (or the raw integer read from memory). */
+function liftScalar (t: ValType, c: CoreValue): WitValue {
+  const n = c as number
+  switch (t.kind) {
+    case 'bool': return c !== 0
+    case 's8': return (n << 24) >> 24
+    case 'u8': return n & 0xff
+    case 's16': return (n << 16) >> 16
+    case 'u16': return n & 0xffff
+    case 's32': return n | 0
+    case 'u32': return n >>> 0
+    case 's64': return BigInt.asIntN(64, c as bigint)
+    case 'u64': return BigInt.asUintN(64, c as bigint)
+    case 'char': return liftChar(n)
+    default: return n // f32, f64
+  }
+}
+
+function readScalar (dv: DataView, t: ValType, ptr: number): CoreValue {
+  switch (t.kind) {
+    case 'f32': return dv.getFloat32(ptr, true)
+    case 'f64': return dv.getFloat64(ptr, true)
+    case 's64': case 'u64': return dv.getBigInt64(ptr, true)
+  }
+  const size = layout(t).size
+  return size === 1 ? dv.getUint8(ptr) : size === 2 ? dv.getUint16(ptr, true) : dv.getInt32(ptr, true)
+}
+
+function writeScalar (dv: DataView, t: ValType, ptr: number, c: CoreValue): void {
+  switch (t.kind) {
+    case 'f32': dv.setFloat32(ptr, c as number, true); return
+    case 'f64': dv.setFloat64(ptr, c as number, true); return
+    case 's64': case 'u64': dv.setBigInt64(ptr, c as bigint, true); return
+  }
+  const size = layout(t).size
+  if (size === 1) dv.setUint8(ptr, c as number)
+  else if (size === 2) dv.setUint16(ptr, c as number, true)
+  else dv.setInt32(ptr, c as number, true)
+}
+
 // ---- load / store ----------------------------------------------------------------------------
 
 export function load (mem: Mem, t: ValType, ptr: number): WitValue {
   const dv = mem.view
   const l = layout(t)
   if (ptr + l.size > dv.byteLength) trap(`load of ${witName(t)} at ${ptr} is outside memory`)
+  if (SCALARS.has(t.kind)) return liftScalar(t, readScalar(dv, t, ptr))
   switch (t.kind) {
-    case 'bool': return dv.getUint8(ptr) !== 0
-    case 's8': return dv.getInt8(ptr)
-    case 'u8': return dv.getUint8(ptr)
-    case 's16': return dv.getInt16(ptr, true)
-    case 'u16': return dv.getUint16(ptr, true)
-    case 's32': return dv.getInt32(ptr, true)
-    case 'u32': return dv.getUint32(ptr, true)
-    case 's64': return dv.getBigInt64(ptr, true)
-    case 'u64': return dv.getBigUint64(ptr, true)
-    case 'f32': return dv.getFloat32(ptr, true)
-    case 'f64': return dv.getFloat64(ptr, true)
-    case 'char': return liftChar(dv.getUint32(ptr, true))
     case 'string': return loadString(mem, dv.getUint32(ptr, true), dv.getUint32(ptr + 4, true))
     case 'list': return loadList(mem, t.elem, dv.getUint32(ptr, true), dv.getUint32(ptr + 4, true))
     case 'record': case 'tuple': {
@@ -248,18 +294,11 @@ function loadList (mem: Mem, elem: ValType, ptr: number, len: number): WitValue 
 
 export function store (mem: Mem, t: ValType, v: unknown, ptr: number): void {
   const l = layout(t)
+  if (SCALARS.has(t.kind)) {
+    writeScalar(mem.view, t, ptr, lowerScalar(t, v))
+    return
+  }
   switch (t.kind) {
-    case 'bool':
-      if (typeof v !== 'boolean') bad(t, v)
-      mem.view.setUint8(ptr, v ? 1 : 0)
-      return
-    case 's8': case 'u8': mem.view.setUint8(ptr, checkInt(t, v)); return
-    case 's16': case 'u16': mem.view.setUint16(ptr, checkInt(t, v), true); return
-    case 's32': case 'u32': mem.view.setUint32(ptr, checkInt(t, v) >>> 0, true); return
-    case 's64': case 'u64': mem.view.setBigUint64(ptr, BigInt.asUintN(64, checkBigInt(t, v)), true); return
-    case 'f32': mem.view.setFloat32(ptr, checkNumber(t, v), true); return
-    case 'f64': mem.view.setFloat64(ptr, checkNumber(t, v), true); return
-    case 'char': mem.view.setUint32(ptr, checkChar(t, v), true); return
     case 'string': case 'list': {
       const [p, n] = t.kind === 'list' ? storeList(mem, t, v) : storeString(mem, t, v)
       mem.view.setUint32(ptr, p, true)
@@ -356,15 +395,11 @@ function narrow (v: CoreValue, from: CoreValType, to: CoreValType): CoreValue {
 const ZERO: Record<CoreValType, CoreValue> = { i32: 0, i64: 0n, f32: 0, f64: 0 }
 
 export function lowerFlat (mem: Mem, t: ValType, v: unknown, out: CoreValue[]): void {
+  if (SCALARS.has(t.kind)) {
+    out.push(lowerScalar(t, v))
+    return
+  }
   switch (t.kind) {
-    case 'bool':
-      if (typeof v !== 'boolean') bad(t, v)
-      out.push(v ? 1 : 0)
-      return
-    case 's8': case 'u8': case 's16': case 'u16': case 's32': case 'u32': out.push(checkInt(t, v) | 0); return
-    case 's64': case 'u64': out.push(BigInt.asIntN(64, checkBigInt(t, v))); return
-    case 'f32': case 'f64': out.push(checkNumber(t, v)); return
-    case 'char': out.push(checkChar(t, v)); return
     case 'string': case 'list': {
       const [p, n] = t.kind === 'list' ? storeList(mem, t, v) : storeString(mem, t, v)
       out.push(p, n)
@@ -400,18 +435,8 @@ function next (c: Cursor): CoreValue {
 }
 
 export function liftFlat (mem: Mem, t: ValType, c: Cursor): WitValue {
+  if (SCALARS.has(t.kind)) return liftScalar(t, next(c))
   switch (t.kind) {
-    case 'bool': return next(c) !== 0
-    case 's8': return ((next(c) as number) << 24) >> 24
-    case 'u8': return (next(c) as number) & 0xff
-    case 's16': return ((next(c) as number) << 16) >> 16
-    case 'u16': return (next(c) as number) & 0xffff
-    case 's32': return (next(c) as number) | 0
-    case 'u32': return (next(c) as number) >>> 0
-    case 's64': return BigInt.asIntN(64, next(c) as bigint)
-    case 'u64': return BigInt.asUintN(64, next(c) as bigint)
-    case 'f32': case 'f64': return next(c) as number
-    case 'char': return liftChar(next(c) as number)
     case 'string': {
       const ptr = (next(c) as number) >>> 0
       return loadString(mem, ptr, (next(c) as number) >>> 0)
