@@ -483,7 +483,7 @@ function staticExtern (scope: Scope, sort: Sort, index: number, r: ByteReader): 
  * world's imports and exports.
  */
 export function parseComponentTypeSection (payload: Uint8Array): ComponentType {
-  const outer = parseComponentType(payload)
+  const outer = parseComponent(payload).exports
   // Encoding: (component (type (component (type $world (component …)) (export "pkg/world" (component $world)))) (export "world" (type 0)))
   for (const ext of outer.values()) {
     if (ext.sort !== 'type' || ext.type.kind !== 'component') continue
@@ -492,9 +492,4 @@ export function parseComponentTypeSection (payload: Uint8Array): ComponentType {
     }
   }
   return unsupported('component-type section without a world')
-}
-
-function parseComponentType (payload: Uint8Array): Map<string, ExternType> {
-  const parsed = parseComponent(payload)
-  return parsed.exports
 }
