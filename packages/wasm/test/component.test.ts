@@ -116,6 +116,7 @@ describe.each(kinds)('guest as %s', (kind) => {
     expect(() => inst.call('add-one', 'x')).toThrow(/argument a: expected s32/)
     expect(() => inst.call('move-point', { x: 1, y: 2 }, 1)).toThrow(/argument p: expected point/)
     expect(() => inst.call('add-one')).toThrow(/expected 1 argument/)
+    expect(() => inst.call('addOne', 1)).toThrow(FunctionNotFoundError)
     expect(inst.poisoned).toBe(false)
     expect(inst.call('add-one', 1)).toBe(2)
   })

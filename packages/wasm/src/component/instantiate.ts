@@ -6,7 +6,7 @@
  * core naming conventions (no componentNew).
  */
 import { binaryKind, readCustomSection, readSections } from '../binary.js'
-import { ArgumentTypeError, InvalidModuleError, WasmTrapError } from '../errors.js'
+import { ArgumentTypeError, FunctionNotFoundError, InvalidModuleError, WasmTrapError } from '../errors.js'
 import { callLifted, type CoreFunction, type GuestMemory, type HostFunction, lowerHost, type WitValue } from './abi.js'
 import { MissingImportError, UnsupportedComponentError } from './errors.js'
 import { defaultHostImports, findHostFunction, findHostImport, type HostImports, type HostOptions } from './host.js'
@@ -31,7 +31,7 @@ export interface ComponentInstance {
   readonly poisoned: boolean
   /** The first core instance export named `name` (e.g. `__ipvm_fuel`), searching in creation order. */
   coreExport (name: string): WebAssembly.ExportValue | undefined
-  /** Calls an exported function by its exact export name. */
+  /** Calls an exported function by its exact export name ({@link FunctionNotFoundError} if none). */
   call (name: string, ...args: unknown[]): WitValue
 }
 
@@ -287,7 +287,7 @@ function makeInstance (state: InstanceState, functions: Map<string, ComponentFun
     },
     call (name, ...args) {
       const f = functions.get(name)
-      if (f === undefined) throw new ArgumentTypeError(`no exported function ${name}`)
+      if (f === undefined) throw new FunctionNotFoundError(name, [...functions.keys()])
       return f.call(...args)
     }
   }
