@@ -115,7 +115,7 @@ const rsc = `ipfs://${module}`
 // Limits: fuel is metered (deterministic), memory capped, wall time a backstop. Not part of any instruction CID.
 const meta = { fuel: 4_000_000_000, memory: 256 * 1024 * 1024, time: 60_000 }
 
-const crop = await wasmTask({ rsc, name: 'crop', func: 'crop', args: [sample, 128, 64, 512, 384], meta })
+const crop = await wasmTask({ rsc, name: 'crop', func: 'crop', args: [sample, 256, 192, 512, 384], meta })
 const rotate = await wasmTask({ rsc, name: 'rotate90', func: 'rotate90', args: [awaitOk(crop)], meta })
 const gray = await wasmTask({ rsc, name: 'grayscale', func: 'grayscale', args: [awaitOk(rotate)], meta })
 const blur = await wasmTask({ rsc, name: 'blur', func: 'blur', args: [awaitOk(rotate), 2.5], meta })

@@ -82,7 +82,7 @@ test('preset 2 after preset 1 replays crop and rotate90; a reload replays everyt
 
   // each step's output opens: the crop is 512×384
   await page.locator('#dag g.node[data-index="0"]').click()
-  await expect(page.locator('#viewer-caption')).toContainText('step 1 · crop 128,64 512×384 · 512×384')
+  await expect(page.locator('#viewer-caption')).toContainText('step 1 · crop 256,192 512×384 · 512×384')
   await expect(page.locator('#receipts tbody tr')).toHaveCount(6)
   await expect(page.locator('#receipts tbody tr[data-replayed="true"]')).toHaveCount(2)
   await expect(page.locator('#storage')).toContainText('4 receipts stored')
@@ -136,7 +136,7 @@ test('receipts survive a browser restart (persistent profile): everything replay
     await expect(page.locator('#storage')).toContainText('3 receipts stored')
     expect(await runPreset(page, 'grayscale')).toMatch(/^3 of 3 steps replayed, 0 ran/)
     expect(await states(page)).toEqual(['replayed', 'replayed', 'replayed'])
-    await expect(page.locator('#dag g.node[data-index="0"]')).toContainText('from receipt (store)')
+    await expect(page.locator('#dag g.node[data-index="0"]')).toContainText('receipt from store')
     await context.close()
   } finally {
     await rm(profile, { recursive: true, force: true })

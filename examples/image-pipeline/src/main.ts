@@ -295,7 +295,7 @@ function onEvent (event: RunEvent, pending: Promise<void>[]): void {
       node.state = event.type === 'task:failed' ? 'failed' : event.replayed ? 'replayed' : 'ran'
       node.detail = event.type === 'task:failed'
         ? reason(i, outcome)
-        : event.replayed ? `from receipt (${event.where}) · 0 ms` : `${Math.round(event.durationMs)} ms`
+        : event.replayed ? `receipt from ${event.where}` : `${Math.round(event.durationMs)} ms`
       node.tooltip = event.type === 'task:failed' ? `${event.error.name}: ${event.error.message}\ninstruction ${event.instruction.toString()}` : `instruction ${event.instruction.toString()}\nreceipt ${event.receiptCid.toString()}`
       rows.unshift({
         at: Date.now(),

@@ -17,9 +17,9 @@ export type StepOp = Step['op']
 /** Limits of every task: metered fuel, a memory cap, and wall time as a backstop. Not part of any CID. */
 export const LIMITS: IpldMap = { fuel: 4_000_000_000, memory: 256 * 1024 * 1024, time: 60_000 }
 
-/** The crop box both presets use: the centre half of the image (deterministic in its size). */
+/** The crop box both presets use: the centre of the image, half its width and height (deterministic in its size). */
 export function centreBox (width: number, height: number): Extract<Step, { op: 'crop' }> {
-  return { op: 'crop', x: Math.round(width / 8), y: Math.round(height / 12), width: Math.round(width / 2), height: Math.round(height / 2) }
+  return { op: 'crop', x: Math.round(width / 4), y: Math.round(height / 4), width: Math.round(width / 2), height: Math.round(height / 2) }
 }
 
 export type PresetName = 'grayscale' | 'blur'
