@@ -17,7 +17,7 @@ export interface DagNode {
 }
 
 const SVG = 'http://www.w3.org/2000/svg'
-const W = 168
+const W = 184
 const H = 84
 const GAP = 40
 const PAD = 8
@@ -60,9 +60,9 @@ export function renderDag (svg: SVGSVGElement, source: DagNode, nodes: DagNode[]
     else g.dataset.index = String(step)
     if (node.tooltip !== undefined) g.append(el('title', {}, node.tooltip))
     g.append(el('rect', { width: W, height: H, rx: 10, ry: 10 }))
-    g.append(el('text', { x: 12, y: 22, class: 'title' }, clip(node.title, 22)))
+    g.append(el('text', { x: 12, y: 22, class: 'title' }, clip(node.title, 24)))
     g.append(el('text', { x: 12, y: 42, class: 'state' }, node.state === 'running' ? 'running…' : node.state))
-    g.append(el('text', { x: 12, y: 60, class: 'detail' }, clip(node.detail, 26)))
+    g.append(el('text', { x: 12, y: 60, class: 'detail' }, clip(node.detail, 29)))
     if (node.cid !== undefined) g.append(el('text', { x: 12, y: 76, class: 'cid' }, node.cid))
     if (node.hasOutput && i > 0) {
       g.setAttribute('role', 'button')
