@@ -135,12 +135,12 @@ if (want('tiny')) {
   const bare = Comlink.wrap(nodeEndpoint(worker))
   await bare.init(compiled, 'add-one')
 
-  const dirs = []
+  const levelDir = await mkdtemp(join(tmpdir(), 'ipvm-bench-'))
   const nodes = {
     mem1: await createIpvm({ memory: true, poolSize: 1 }),
     mem2: await createIpvm({ memory: true, poolSize: 2 }),
     mem2unsigned: await createIpvm({ memory: true, poolSize: 2, signer: false }),
-    level2: await createIpvm({ location: (dirs[0] = await mkdtemp(join(tmpdir(), 'ipvm-bench-'))), poolSize: 2 })
+    level2: await createIpvm({ location: levelDir, poolSize: 2 })
   }
   const modules = {}
   for (const [k, node] of Object.entries(nodes)) modules[k] = `ipfs://${await node.add(ADD_ONE)}`
@@ -162,7 +162,8 @@ if (want('tiny')) {
     const value = await fn()
     const ms = performance.now() - t0
     const c = process.cpuUsage(c0)
-    ;(cpu[name] ??= []).push((c.user + c.system) / TASKS)
+    if (cpu[name] === undefined) cpu[name] = []
+    cpu[name].push((c.user + c.system) / TASKS)
     return [ms, value]
   }
   const runNode = (name) => async () => {
@@ -206,7 +207,7 @@ if (want('tiny')) {
   })
   worker.terminate()
   for (const node of Object.values(nodes)) await node.stop()
-  for (const d of dirs) await rm(d, { recursive: true, force: true })
+  await rm(levelDir, { recursive: true, force: true })
 
   const s = Object.fromEntries(Object.entries(r).map(([k, v]) => [k, summary(v.samples)]))
   const base = s.bareSequential.median
@@ -275,5 +276,6 @@ if (want('tiny') || want('steps')) {
   table(`7b. A tiny task's main-thread steps in isolation (${N} each), µs`, ['step', 'median', 'p10', 'p90'], rows)
 }
 
+if (listenerWarnings > 0) console.log(`\nnote: ${listenerWarnings} MaxListenersExceededWarning(s) from the runtime (more than 10 abort listeners on one AbortSignal) were suppressed`)
 console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s`)
 if (args.includes('--json')) console.log(JSON.stringify(results, (_, v) => typeof v === 'bigint' ? String(v) : v, 2))

@@ -126,7 +126,8 @@ if (want('meter')) {
     const out = callIpld(instance, func, args)
     const ms = performance.now() - t0
     const c = process.cpuUsage(c0)
-    ;(cpuMs[kind][func] ??= []).push((c.user + c.system) / 1000)
+    if (cpuMs[kind][func] === undefined) cpuMs[kind][func] = []
+    cpuMs[kind][func].push((c.user + c.system) / 1000)
     if (!(out instanceof Uint8Array) || pngSize(out)[0] === 0) throw new Error(`${func} gave no PNG`)
     if (kind === 'metered') fuelUsed[func] = metered.reduce((sum, core) => sum + (FUEL - fuelLeft(core)), 0n)
     return ms
