@@ -64,6 +64,7 @@ function isParsed (value: unknown): value is ParsedWorkflow {
 
 class IpvmNode implements Ipvm {
   status: 'started' | 'stopped' = 'stopped'
+  private closed = false
   readonly store: ReceiptStore
   readonly content: ContentStore
   readonly did?: string
@@ -81,18 +82,29 @@ class IpvmNode implements Ipvm {
     if (init.signer !== undefined) this.did = init.signer.did
     const warn = (operation: string, error: unknown): void => { for (const w of this.warnings) w(operation, error) }
     this.memo = new Memo(init.store, init.memoCapacity ?? 4096, warn)
+    // A resilient store turns its failures into misses and says so with events: surface them in runs.
+    const events = init.store as Partial<Pick<EventTarget, 'addEventListener'>>
+    if (typeof events.addEventListener === 'function') {
+      events.addEventListener('store:warning', (event: Event) => {
+        const detail = (event as CustomEvent<{ operation?: string, error?: unknown }>).detail
+        warn(detail?.operation ?? 'store', detail?.error ?? new Error('store warning'))
+      })
+    }
     this.writer = new BatchingReceiptWriter(init.store, this.memo, warn)
     this.handlers = new Map(Object.entries(init.handlers ?? {}))
   }
 
   async start (): Promise<void> {
+    if (this.closed) throw new NotStartedError('this ipvm node was stopped; create a new one')
     if (this.status === 'started') return
     await this.executor.start?.()
     this.status = 'started'
   }
 
   async stop (): Promise<void> {
-    if (this.status === 'stopped') return
+    // Release the store and workers even when never started (e.g. `ipvm add` opens without starting).
+    if (this.closed) return
+    this.closed = true
     this.status = 'stopped'
     for (const controller of this.active) controller.abort(new AbortError('ipvm stopped'))
     await this.writer.idle()
@@ -113,6 +125,10 @@ class IpvmNode implements Ipvm {
       this.warnings.add(onWarning)
       try {
         signal.throwIfAborted()
+        const opened = (this.store as { opened?: () => Promise<boolean> }).opened
+        if (typeof opened === 'function' && !(await opened.call(this.store))) {
+          channel.push({ type: 'store:warning', operation: 'open', message: 'the receipt store could not be opened: receipts of this run are not kept and nothing is replayed from it' })
+        }
         const parsed = isParsed(input) ? input : await parseWorkflow(input, { signal })
         const plan = planWorkflow(parsed)
         const mutations = parsed.tasks.filter((t) => this.handlers.get(t.task.run.op)?.kind === 'mutation')
