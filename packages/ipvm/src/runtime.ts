@@ -54,6 +54,8 @@ export interface Ipvm {
   add: (bytes: Uint8Array, options?: { signal?: AbortSignal }) => Promise<CID>
   /** The memoized receipt for an instruction, if there is one. */
   receipt: (instruction: CID, options?: { signal?: AbortSignal }) => Promise<StoredAnswer | undefined>
+  /** Forgets every receipt: the store and the in-memory memo (content stays). */
+  clearReceipts: (options?: { signal?: AbortSignal }) => Promise<void>
   /** This node's DID, when it signs receipts. */
   readonly did?: string
 }
@@ -159,6 +161,12 @@ class IpvmNode implements Ipvm {
       result,
       [Symbol.asyncIterator]: () => channel[Symbol.asyncIterator]()
     }
+  }
+
+  async clearReceipts (options: { signal?: AbortSignal } = {}): Promise<void> {
+    await this.writer.idle()
+    this.memo.forget()
+    await this.store.clear(options)
   }
 
   async add (bytes: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<CID> {

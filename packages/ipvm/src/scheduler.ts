@@ -201,6 +201,27 @@ export async function schedule (workflow: ParsedWorkflow, plan: Plan, services: 
   }
   channel.push({ type: 'workflow:started', workflow: workflow.cid, ...(workflow.name === undefined ? {} : { name: workflow.name }), tasks: n })
 
+  // Memo lookups for every pure task start at once, in parallel: a fully memoized workflow costs one
+  // round of store reads, not one per dependency level.
+  const memoLookups = new Map<number, Promise<StoredAnswer | undefined>>()
+  for (const t of workflow.tasks) {
+    if (kindOf(t.index) !== 'pure') continue
+    const lookup = services.memo.get(t.instruction, { signal })
+    lookup.catch(() => {}) // awaited by runTask; an abort must not surface as unhandled here
+    memoLookups.set(t.index, lookup)
+  }
+  // Module bytes are read (and verified against their CID) once per workflow, not once per task.
+  const modules = new Map<string, Promise<Uint8Array>>()
+  const moduleBytes = (cid: CID): Promise<Uint8Array> => {
+    let bytes = modules.get(cid.toString())
+    if (bytes === undefined) {
+      bytes = services.content.get(cid, { signal })
+      bytes.catch(() => {})
+      modules.set(cid.toString(), bytes)
+    }
+    return bytes
+  }
+
   // External awaits: receipts of earlier workflows, from the store.
   const externals = new Map<string, Answer | undefined>()
   await Promise.all([...new Set(workflow.tasks.flatMap((t) => t.external.map(String)))].map(async (key) => {
@@ -258,7 +279,7 @@ export async function schedule (workflow: ParsedWorkflow, plan: Plan, services: 
     const kind = kindOf(index)
     // Memo lookup first: pure tasks only; queries and mutations observe or change the world.
     if (kind === 'pure') {
-      const hit = await services.memo.get(entry.instruction, { signal })
+      const hit = await memoLookups.get(index)
       if (hit !== undefined) {
         replay(index, hit)
         return
@@ -307,7 +328,7 @@ export async function schedule (workflow: ParsedWorkflow, plan: Plan, services: 
     try {
       args = await resolveLinks((input as IpldMap).args as IpldValue[], services.content, links, signal) as IpldValue[]
       module = moduleCidOf(task.run.rsc)
-      bytes = await services.content.get(module, { signal })
+      bytes = await moduleBytes(module)
     } catch (err) {
       if (signal.aborted) throw new AbortError()
       await fail(index, err, false)
@@ -317,6 +338,7 @@ export async function schedule (workflow: ParsedWorkflow, plan: Plan, services: 
     try {
       const limits = limitsFromMeta(task.meta)
       const result = await services.executor.run({ module, bytes, func, args, limits }, { signal })
+      for (const message of result.logs ?? []) channel.push({ type: 'task:log', index, instruction: entry.instruction, label: labels[index]!, message })
       const value = await externalize(result.value, services, signal)
       const meta: IpldMap = { op: func }
       if (result.fuelUsed !== undefined) meta.fuel = result.fuelUsed

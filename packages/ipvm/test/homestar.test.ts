@@ -73,6 +73,18 @@ describe('Homestar semantics on the shared vectors', () => {
     expect(result.tasks[0]!.receipt.ran.toString()).toBe((await invocationCid({ task: { run: first.run as never, cause: null, meta: first.meta as IpldMap, prf: [] } })).toString())
   })
 
+  it('guest log lines are task:log events; clearReceipts forgets store and memory alike', async () => {
+    const text = await retarget(addOne, rsc, image, renamed)
+    const logs: string[] = []
+    const replayed = await ipvm.run(text, { onProgress: (e) => { if (e.type === 'task:log') logs.push(e.message) } }).result
+    expect(replayed.tasks.every((t) => t.replayed)).toBe(true)
+    expect(logs).toEqual([])
+    await ipvm.clearReceipts()
+    const again = await ipvm.run(text, { onProgress: (e) => { if (e.type === 'task:log') logs.push(e.message) } }).result
+    expect(again.tasks.map((t) => t.status)).toEqual(['ran', 'ran'])
+    expect(logs).toEqual(['info run-fn: add-one', 'info run-fn: add-one'])
+  })
+
   it('a receipt whose out was changed after signing, or whose iss was swapped, is rejected', async () => {
     const { tasks } = await ipvm.run(await retarget(addOne, rsc, image, renamed)).result
     const receipt = tasks[1]!.receipt

@@ -70,7 +70,10 @@ describe('createWasmExecutor', () => {
   })
 
   it('a trap and a bad argument are typed errors and the next task runs normally', async () => {
-    await expect(executor.run({ ...component, func: 'grayscale', args: [new Uint8Array([1, 2, 3])], limits: {} })).rejects.toMatchObject({ code: 'ERR_WASM_TRAP' })
+    const trap = await executor.run({ ...component, func: 'grayscale', args: [new Uint8Array([1, 2, 3])], limits: {} }).catch((e: unknown) => e)
+    expect(trap).toMatchObject({ code: 'ERR_WASM_TRAP' })
+    // the guest logged why it trapped: that reason is part of the error
+    expect((trap as Error).message).toMatch(/^.+: .*png/i)
     await expect(executor.run({ ...component, func: 'add-one', args: ['one'], limits: {} })).rejects.toMatchObject({ code: 'ERR_ARGUMENT_TYPE' })
     await expect(executor.run({ ...component, func: 'nope', args: [], limits: {} })).rejects.toMatchObject({ code: 'ERR_FUNCTION_NOT_FOUND' })
     expect((await executor.run({ ...component, func: 'add-one', args: [10], limits: {} })).value).toBe(11)

@@ -4,7 +4,7 @@
  * (module, limits); every task gets a fresh instance so fuel used is reproducible.
  */
 import { type ComponentSource, callIpld, instantiateComponent, loadComponent } from '../component/index.js'
-import { OutOfFuelError, OutOfMemoryError } from '../errors.js'
+import { OutOfFuelError, OutOfMemoryError, WasmTrapError } from '../errors.js'
 import { DEFAULT_INITIAL_FUEL, fuelLeft, isMetered, MAX_FUEL, memoryGrowFailed, meterCoreModule, setFuel } from '../meter.js'
 import type { ComponentTaskJob, TaskJobResult } from './protocol.js'
 
@@ -64,6 +64,11 @@ export async function runComponentTask (job: ComponentTaskJob): Promise<TaskJobR
     if (budget !== undefined && metered.some((core) => fuelLeft(core) < 0n)) throw new OutOfFuelError(budget, used())
     if (instance.coreInstances.some((core) => isMetered(core) || 'memory' in core.exports ? safeGrowFailed(core) : false)) {
       throw new OutOfMemoryError(job.memoryBytes, undefined, { trap: err instanceof Error ? err.message : String(err) })
+    }
+    // A guest that logs why it is about to trap (at level error) makes that reason the error's.
+    const reason = logs.filter((line) => line.startsWith('error ')).at(-1)
+    if (err instanceof WasmTrapError && reason !== undefined) {
+      throw new WasmTrapError(`${err.message}: ${reason.slice('error '.length)}`, { ...err.details, logs }, { cause: err })
     }
     throw err
   }
