@@ -2,7 +2,7 @@
 // core-module encoder, and a deterministic ~1 MP PNG. Plain JS so the benchmarks run with `node`
 // against the built packages (packages/*/dist) and nothing else.
 import os from 'node:os'
-import { crc32, deflateSync } from 'node:zlib'
+import { encodePng } from '../scripts/png.mjs'
 
 // ---------------------------------------------------------------------------------------------
 // statistics
@@ -159,15 +159,6 @@ export const SPIN = encodeModule({
 // ---------------------------------------------------------------------------------------------
 // a deterministic RGB PNG (default 1024 × 1024 = 1 MP): gradients and shapes, deflate level 6
 
-function chunk (type, data) {
-  const out = Buffer.alloc(12 + data.length)
-  out.writeUInt32BE(data.length, 0)
-  out.write(type, 4, 'latin1')
-  data.copy(out, 8)
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length)
-  return out
-}
-
 export function makePng (width = 1024, height = 1024) {
   const stride = width * 3 + 1
   const raw = Buffer.alloc(stride * height)
@@ -184,11 +175,7 @@ export function makePng (width = 1024, height = 1024) {
       raw[o + 2] = sun ? 60 : hill ? 60 : Math.round(230 - 80 * y / height)
     }
   }
-  const ihdr = Buffer.alloc(13)
-  ihdr.writeUInt32BE(width, 0)
-  ihdr.writeUInt32BE(height, 4)
-  ihdr[8] = 8; ihdr[9] = 2
-  const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw, { level: 6 })), chunk('IEND', Buffer.alloc(0))])
+  const png = encodePng(width, height, raw, { level: 6 })
   return new Uint8Array(png.buffer, png.byteOffset, png.byteLength).slice()
 }
 

@@ -1,31 +1,15 @@
 // Builds the example workflows from the built guest module and a generated sample image, so their
 // CIDs are exactly what `ipvm add` prints for the same files. Run by `npm run build`.
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
-import { deflateSync } from 'node:zlib'
 import { MemoryBlockstore } from 'blockstore-core'
 import { awaitOk, taskToIpld, toDagJson, wasmTask } from '../../packages/core/dist/src/index.js'
 import { addContent } from '../../packages/store/dist/src/index.js'
+import { encodePng } from '../../scripts/png.mjs'
 
 const here = new URL('.', import.meta.url)
 
 // --- a deterministic 1024×768 sample PNG (RGB, ≈0.8 MP): a landscape with a sky gradient, a sun, layered
 // hills with smooth value-noise texture and a lake reflecting the sky. No randomness: an integer hash.
-function crc32 (bytes) {
-  let c = ~0
-  for (const b of bytes) {
-    c ^= b
-    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1))
-  }
-  return ~c >>> 0
-}
-function chunk (type, data) {
-  const out = Buffer.alloc(12 + data.length)
-  out.writeUInt32BE(data.length, 0)
-  out.write(type, 4, 'latin1')
-  data.copy(out, 8)
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length)
-  return out
-}
 export function samplePng (width = 1024, height = 768) {
   const hash = (x, y) => {
     let h = (Math.imul(x, 374761393) + Math.imul(y, 668265263)) | 0
@@ -97,11 +81,7 @@ export function samplePng (width = 1024, height = 768) {
       raw[o] = clamp(c[0]); raw[o + 1] = clamp(c[1]); raw[o + 2] = clamp(c[2])
     }
   }
-  const ihdr = Buffer.alloc(13)
-  ihdr.writeUInt32BE(width, 0)
-  ihdr.writeUInt32BE(height, 4)
-  ihdr[8] = 8; ihdr[9] = 2; ihdr[10] = 0; ihdr[11] = 0; ihdr[12] = 0
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw, { level: 9 })), chunk('IEND', Buffer.alloc(0))])
+  return encodePng(width, height, raw, { level: 9 })
 }
 
 const image = samplePng()

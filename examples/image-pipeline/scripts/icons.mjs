@@ -1,7 +1,7 @@
 // Renders public/icon.svg's design to PNG icons (192, 512 and a maskable 512) without dependencies:
 // signed-distance shapes, 4×4 supersampling, zlib. Run: node examples/image-pipeline/scripts/icons.mjs
 import { writeFile } from 'node:fs/promises'
-import { deflateSync } from 'node:zlib'
+import { encodePng } from '../../../scripts/png.mjs'
 
 const hex = (h) => [1, 3, 5].map((i) => Number.parseInt(h.slice(i, i + 2), 16))
 const BG = hex('#1d3557')
@@ -28,19 +28,6 @@ function colour (x, y, maskable) {
   for (const e of edges) if (segmentDistance(x, y, e) <= 10) return LINE
   return BG
 }
-function crc32 (bytes) {
-  let c = ~0
-  for (const b of bytes) { c ^= b; for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1)) }
-  return ~c >>> 0
-}
-function chunk (type, data) {
-  const out = Buffer.alloc(12 + data.length)
-  out.writeUInt32BE(data.length, 0)
-  out.write(type, 4, 'latin1')
-  data.copy(out, 8)
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length)
-  return out
-}
 function png (size, maskable) {
   const S = 4
   const raw = Buffer.alloc((size * 4 + 1) * size)
@@ -58,9 +45,7 @@ function png (size, maskable) {
       raw[o + 3] = Math.round((255 * a) / (S * S))
     }
   }
-  const ihdr = Buffer.alloc(13)
-  ihdr.writeUInt32BE(size, 0); ihdr.writeUInt32BE(size, 4); ihdr[8] = 8; ihdr[9] = 6
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw, { level: 9 })), chunk('IEND', Buffer.alloc(0))])
+  return encodePng(size, size, raw, { colorType: 6, level: 9 })
 }
 const out = new URL('../public/', import.meta.url)
 await writeFile(new URL('icon-192.png', out), png(192, false))

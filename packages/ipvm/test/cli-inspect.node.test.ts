@@ -4,16 +4,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { main } from '../src/cli/main.js'
+import { cli } from './cli.js'
 
 const vectors = fileURLToPath(new URL('../../../../shared/vectors/homestar/', import.meta.url))
 
-async function cli (...argv: string[]): Promise<{ code: number, out: string, err: string }> {
-  let out = ''
-  let err = ''
-  const code = await main(argv, { stdout: { write: (t: string) => { out += t } }, stderr: { write: (t: string) => { err += t } } })
-  return { code, out, err }
-}
 
 describe('ipvm inspect', () => {
   it('prints the workflow CID, instruction CIDs, dependencies and plan', async () => {

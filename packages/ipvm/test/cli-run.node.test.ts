@@ -5,16 +5,10 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { awaitOk, taskToIpld, toDagJson, wasmTask } from '@ipvm/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { main } from '../src/cli/main.js'
+import { cli } from './cli.js'
 
 const moduleFile = fileURLToPath(new URL('../../../examples/functions/dist/functions.wasm', import.meta.url))
 
-async function cli (...argv: string[]): Promise<{ code: number, out: string, err: string }> {
-  let out = ''
-  let err = ''
-  const code = await main(argv, { stdout: { write: (t: string) => { out += t } }, stderr: { write: (t: string) => { err += t } } })
-  return { code, out, err }
-}
 
 describe('ipvm add / ipvm run', () => {
   let dir: string

@@ -12,6 +12,7 @@ import { ArgumentTypeError, FunctionNotFoundError, ResultTypeError } from '../er
 import type { WitValue } from './abi.js'
 import type { ComponentInstance } from './instantiate.js'
 import { type FuncType, type ValType, witName } from './types.js'
+import { nameVariants } from '../core-module.js'
 
 class Mismatch extends Error {
   constructor (readonly path: string, readonly type: ValType, readonly value: unknown, readonly reason?: string) {
@@ -273,30 +274,11 @@ export function ipldToWit (value: IpldValue, t: ValType, name = 'value'): WitVal
 
 // ---- function lookup -------------------------------------------------------------------------
 
-function words (name: string): string[] {
-  return name.split(/[^A-Za-z0-9]+/).flatMap((part) => part.match(/[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+|[0-9]+/g) ?? [])
-}
-
-const cap = (w: string): string => w.charAt(0).toUpperCase() + w.slice(1).toLowerCase()
-
 /**
- * The names tried, in order: Homestar's exact, UPPERCASE, kebab-case, snake_case, lowerCamelCase,
- * PascalCase, then SHOUTY_SNAKE_CASE (as the core-module ABI also tries) and `%name`.
+ * The names tried for an export, in order: Homestar's exact, UPPERCASE, kebab-case, snake_case,
+ * lowerCamelCase, PascalCase, then SHOUTY_SNAKE_CASE and `%name` — the same spellings core modules use.
  */
-export function exportNameVariants (name: string): string[] {
-  const w = words(name)
-  const lower = w.map((x) => x.toLowerCase())
-  return [...new Set([
-    name,
-    name.toUpperCase(),
-    lower.join('-'),
-    lower.join('_'),
-    lower.map((x, i) => i === 0 ? x : cap(x)).join(''),
-    w.map(cap).join(''),
-    lower.join('_').toUpperCase(),
-    `%${name}`
-  ])]
-}
+export const exportNameVariants: (name: string) => string[] = nameVariants
 
 /** Finds an export by Homestar's case variants; throws {@link FunctionNotFoundError} listing the exports. */
 export function findFunctionName (available: Iterable<string>, name: string): string {
