@@ -454,7 +454,9 @@ function classify (err: unknown, instance: WebAssembly.Instance | undefined, bud
     if (/call stack/i.test(err.message)) return new WasmTrapError(`call stack exhausted: ${err.message}`, { reason: 'stack-overflow' }, { cause: err })
     if (/memory/i.test(err.message)) return new OutOfMemoryError(memoryLimit, `out of memory: ${err.message}`)
   }
-  if (typeof WebAssembly.Exception === 'function' && err instanceof WebAssembly.Exception) {
+  // WebAssembly.Exception is not in every TypeScript lib (nor every engine): look it up at run time.
+  const WasmException = (WebAssembly as unknown as { Exception?: abstract new (...args: never[]) => unknown }).Exception
+  if (typeof WasmException === 'function' && err instanceof WasmException) {
     return new WasmTrapError('uncaught Wasm exception', { reason: 'exception' }, { cause: err })
   }
   return err
