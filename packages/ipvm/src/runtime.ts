@@ -2,7 +2,7 @@
  * `createIpvm()`: the runtime. Parses and plans workflows, replays what has a receipt, runs the rest
  * as dataflow on the executor, and keeps every receipt durable.
  */
-import { AbortError, type CID, type ParsedWorkflow, parseWorkflow, planWorkflow, serializeError, type WorkflowInput } from '@ipvm/core'
+import { AbortError, type CID, type ParsedWorkflow, parseWorkflow, planWorkflow, type Result, serializeError, type WorkflowInput } from '@ipvm/core'
 import type { ReceiptStore } from '@ipvm/store'
 import { MutationPolicyError, NotStartedError } from './errors.js'
 import type { RunEvent, WorkflowResult } from './events.js'
@@ -35,6 +35,11 @@ export interface RunOptions {
   onProgress?: (event: RunEvent) => void
   /** Allow more than one mutation in one workflow. */
   force?: boolean
+  /**
+   * Results of instructions the workflow awaits but that have no receipt here: what an invoker sends
+   * along with a delegated task. Receipts in the store take precedence.
+   */
+  awaited?: ReadonlyArray<{ instruction: CID, out: Result, receiptCid?: CID }>
 }
 
 /** A running workflow: iterate it for events; `result` resolves when every task has a receipt. */
@@ -145,7 +150,7 @@ class IpvmNode implements Ipvm {
           ...(this.init.signer === undefined ? {} : { signer: this.init.signer }),
           handlers: this.handlers,
           outputThreshold: this.init.outputThreshold ?? 64 * 1024
-        }, { signal, force: options.force === true, channel })
+        }, { signal, force: options.force === true, channel, ...(options.awaited === undefined ? {} : { awaited: options.awaited }) })
       } catch (err) {
         if (signal.aborted && !(err instanceof AbortError)) throw new AbortError(undefined, { cause: String(signal.reason) })
         throw err

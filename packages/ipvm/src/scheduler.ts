@@ -184,6 +184,8 @@ export interface ScheduleOptions {
   signal: AbortSignal
   force: boolean
   channel: EventChannel
+  /** Results of awaited instructions supplied by the caller (an invoker sends them with a delegated task). */
+  awaited?: ReadonlyArray<{ instruction: CID, out: Result, receiptCid?: CID }>
 }
 
 /** Runs a parsed, planned workflow to completion. */
@@ -222,11 +224,15 @@ export async function schedule (workflow: ParsedWorkflow, plan: Plan, services: 
     return bytes
   }
 
-  // External awaits: receipts of earlier workflows, from the store.
+  // External awaits: receipts of earlier workflows from the store, else results the caller supplied.
+  const supplied = new Map((options.awaited ?? []).map((a) => [a.instruction.toString(), a]))
   const externals = new Map<string, Answer | undefined>()
   await Promise.all([...new Set(workflow.tasks.flatMap((t) => t.external.map(String)))].map(async (key) => {
     const found = await services.memo.get(CIDClass.parse(key), { signal })
-    externals.set(key, found === undefined ? undefined : { out: found.receipt.out, receiptCid: found.receiptCid, replayable: true })
+    const given = supplied.get(key)
+    externals.set(key, found !== undefined
+      ? { out: found.receipt.out, receiptCid: found.receiptCid, replayable: true }
+      : given === undefined ? undefined : { out: given.out, receiptCid: given.receiptCid ?? given.instruction, replayable: !('error' in given.out) })
   }))
 
   const finish = (index: number, outcome: TaskOutcome, answer: Answer): void => {

@@ -134,6 +134,17 @@ describe('createIpvm().run', () => {
     await ipvm.stop()
   })
 
+  it('awaited results supplied by the caller resolve external awaits (what a provider gets from its invoker)', async () => {
+    const { ipvm, rsc } = await testNode()
+    const upstream = await wasmTask({ rsc, func: 'add_one', args: [1] })
+    const task = await wasmTask({ rsc, func: 'add_one', args: [awaitOk(upstream)] })
+    const result = await ipvm.run(workflowOf(task), { awaited: [{ instruction: upstream.instruction, out: { ok: 41 } }] }).result
+    expect(result.tasks[0]!.out).toEqual({ ok: 42 })
+    const failed = await ipvm.run(workflowOf(await wasmTask({ rsc, func: 'add_one', args: [awaitOk(upstream)], nnc: 'x' })), { awaited: [{ instruction: upstream.instruction, out: { error: { message: 'no' } } }] }).result
+    expect(failed.tasks[0]!.error).toMatchObject({ name: 'DependencyFailedError' })
+    await ipvm.stop()
+  })
+
   it('missing modules and bad arguments are error receipts, not exceptions', async () => {
     const { ipvm, rsc } = await testNode()
     const noModule = await wasmTask({ rsc: 'ipfs://bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy', func: 'f', args: [] })
