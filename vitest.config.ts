@@ -25,6 +25,7 @@ const alias = {
   '@ipvm/wasm': fileURLToPath(new URL('./packages/wasm/src/index.ts', import.meta.url)),
   '@ipvm/auth': fileURLToPath(new URL('./packages/auth/src/index.ts', import.meta.url)),
   '@ipvm/store': fileURLToPath(new URL('./packages/store/src/index.ts', import.meta.url)),
+  '@ipvm/net': fileURLToPath(new URL('./packages/net/src/index.ts', import.meta.url)),
   'ipvm': fileURLToPath(new URL('./packages/ipvm/src/index.ts', import.meta.url)),
   '@vectors': vectors
 }
