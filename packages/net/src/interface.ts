@@ -5,7 +5,7 @@
  */
 import type { SignedInvocation } from '@ipvm/auth'
 import type { CID, IpldValue, Receipt, Result } from '@ipvm/core'
-import type { Libp2p, PeerId } from '@libp2p/interface'
+import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Blockstore } from 'interface-blockstore'
 
@@ -67,8 +67,45 @@ export type ReceiptLookup = (instructions: CID[], options: AbortOptions) => Prom
 export interface NetworkEvents {
   /** A peer's (new or refreshed) capabilities. */
   'peer:capabilities': CustomEvent<Capabilities>
+  /** A peer's capabilities expired without a refresh (it went away or stopped announcing). */
+  'peer:capabilities:expired': CustomEvent<Capabilities>
   /** A peer announced a new receipt (gossipsub topic `ipvm/receipts/1.0.0`). */
   'receipt:announced': CustomEvent<{ peerId: string, instruction: CID, receiptCid: CID }>
+}
+
+/** Options of `createIpvmNetwork`. */
+export interface CreateIpvmNetworkOptions extends AbortOptions {
+  /** The node's local blockstore; `network.blockstore` is Helia on top of it with bitswap on this libp2p. */
+  blockstore: Blockstore
+  /**
+   * Addresses to listen on. Node default: `/ip4/127.0.0.1/tcp/0` and `/ip4/127.0.0.1/tcp/0/ws`
+   * (loopback only); browsers: none of their own. `/webrtc` is always added (unless `webRTC: false`).
+   */
+  listen?: string[]
+  /** Multiaddrs to dial at start (nothing by default: no public bootstrap peers). */
+  bootstrap?: string[]
+  /** A circuit relay multiaddr to reserve a slot on (listen on `<relay>/p2p-circuit`): how a page becomes reachable. */
+  relay?: string
+  /** Run a circuit-relay server (Node only; `ipvm serve` does). */
+  relayServer?: boolean
+  /** The libp2p key (default: a new Ed25519 key). It is not the ipvm identity (the DID). */
+  privateKey?: PrivateKey
+  /** Largest length-prefixed frame sent or accepted, in bytes (default 8 MiB). */
+  maxMessageBytes?: number
+  /** How often this node re-announces its capabilities (default: a third of `capabilityTtlMs`). */
+  announceIntervalMs?: number
+  /** How long an announcement is valid (default 30 s). */
+  capabilityTtlMs?: number
+  /** Time a peer has to send a complete request on `/ipvm/invoke` and `/ipvm/receipts` (default 10 s). */
+  requestTimeoutMs?: number
+  /** Time `network.blockstore.get` waits for a block from peers when the caller gives no signal (default 30 s). */
+  fetchTimeoutMs?: number
+  /** WebRTC (default true). */
+  webRTC?: boolean
+  /** ICE servers for WebRTC (default none: no public STUN servers are contacted). */
+  iceServers?: RTCIceServer[]
+  /** Start at once (default true). */
+  start?: boolean
 }
 
 export interface IpvmNetwork extends EventTarget {
@@ -95,4 +132,11 @@ export interface IpvmNetwork extends EventTarget {
   announceReceipt: (instruction: CID, receiptCid: CID) => Promise<void>
   /** Known, unexpired capabilities of other peers. */
   peers: () => Capabilities[]
+  /** Stops announcing this node's capabilities. */
+  stopAnnouncing: () => void
+  readonly status: 'started' | 'stopped'
+  addEventListener: (<K extends keyof NetworkEvents>(type: K, listener: ((event: NetworkEvents[K]) => void) | null, options?: boolean | AddEventListenerOptions) => void) &
+    ((type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions) => void)
+  removeEventListener: (<K extends keyof NetworkEvents>(type: K, listener: ((event: NetworkEvents[K]) => void) | null, options?: boolean | EventListenerOptions) => void) &
+    ((type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions) => void)
 }

@@ -1,0 +1,568 @@
+/**
+ * `createIpvmNetwork()`: one libp2p node per ipvm node (transports per platform), Helia with bitswap
+ * on it for content, the `/ipvm/invoke/1.0.0` and `/ipvm/receipts/1.0.0` protocols, and capability
+ * and receipt announcements over gossipsub.
+ */
+import * as dagCbor from '@ipld/dag-cbor'
+import { AbortError, type CID, deserializeError, type IpldValue, type Receipt, receiptToIpld, serializeError, type SerializedError } from '@ipvm/core'
+import { withBitswap } from '@helia/bitswap'
+import { type GossipSub, gossipsub, type Message, TopicValidatorResult } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
+import { noise } from '@libp2p/noise'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { ping } from '@libp2p/ping'
+import { yamux } from '@libp2p/yamux'
+import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
+import { sha3256 } from '@multiformats/sha3'
+import { createHeliaLight } from 'helia'
+import type { Blockstore } from 'interface-blockstore'
+import { createLibp2p } from 'libp2p'
+import {
+  MalformedMessageError, MessageTooLargeError, NetworkError, NetworkNotStartedError, PeerUnreachableError,
+  ProtocolNotSupportedError, RemoteError
+} from './errors.js'
+import { closeStream, DEFAULT_MAX_MESSAGE_BYTES, type FrameStream, frameStream, resetStream } from './frames.js'
+import type {
+  AbortOptions, Capabilities, CreateIpvmNetworkOptions, ExchangedReceipt, InvokeHandler, InvokeProgress, InvokeRequest,
+  IpvmNetwork, ReceiptLookup
+} from './interface.js'
+import {
+  CAPABILITIES_TOPIC, capabilitiesToIpld, INVOKE_PROTOCOL, invokeRequestToIpld, MAX_CAPABILITIES_BYTES, MAX_PROGRESS_FRAMES,
+  MAX_RECEIPT_ANNOUNCEMENT_BYTES, MAX_RECEIPTS_PER_REQUEST, progressToIpld, readCapabilities, readInvokeReply, readInvokeRequest,
+  readReceiptAnnouncement, readReceiptsReply, readReceiptsRequest, RECEIPTS_PROTOCOL, RECEIPTS_TOPIC, receiptsReplyToIpld
+} from './messages.js'
+import { platformConfig } from './transports.js'
+
+const DEFAULT_TTL_MS = 30_000
+const DEFAULT_REQUEST_TIMEOUT_MS = 10_000
+const DEFAULT_FETCH_TIMEOUT_MS = 30_000
+/** Announcements claiming to stay valid longer than this from now are cut to it. */
+const MAX_ANNOUNCED_TTL_MS = 10 * 60_000
+
+type Services = { identify: unknown, ping: unknown, pubsub: GossipSub, relay?: unknown }
+
+/** A peer to talk to: a peer id (string or object) or a multiaddr (string starting with `/`, or object). */
+export type PeerTarget = string | PeerId | Multiaddr
+
+function toTarget (peer: PeerTarget): PeerId | Multiaddr {
+  if (typeof peer !== 'string') return peer
+  try {
+    return peer.startsWith('/') ? multiaddr(peer) : peerIdFromString(peer)
+  } catch (err) {
+    throw new PeerUnreachableError(`not a peer id or multiaddr: ${peer.slice(0, 120)} (${(err as Error).message})`, { peer: peer.slice(0, 120) })
+  }
+}
+
+function describeTarget (target: PeerId | Multiaddr): string {
+  return target.toString()
+}
+
+function anySignal (...signals: Array<AbortSignal | undefined>): AbortSignal | undefined {
+  const defined = signals.filter((s): s is AbortSignal => s !== undefined)
+  if (defined.length === 0) return undefined
+  if (defined.length === 1) return defined[0]
+  return AbortSignal.any(defined)
+}
+
+function abortError (signal: AbortSignal): AbortError {
+  return new AbortError(signal.reason instanceof Error ? signal.reason.message : undefined)
+}
+
+/** A remote's serialized error as the typed error it names, marked with the peer it came from. */
+function remoteFailure (data: SerializedError, peer: string): Error {
+  const err = deserializeError(data)
+  err.details.remotePeer = peer
+  return err
+}
+
+/** Adds a default timeout to fetches from the network (a block nobody has must not hang a task forever). */
+function withFetchTimeout (inner: Blockstore, timeoutMs: number): Blockstore {
+  const timed = <O extends { signal?: AbortSignal }>(options?: O): O => {
+    const signal = anySignal(options?.signal, AbortSignal.timeout(timeoutMs))
+    return { ...(options ?? {}), signal } as O
+  }
+  return {
+    put: async (cid, bytes, options) => await inner.put(cid, bytes, options),
+    putMany: (source, options) => inner.putMany(source, options),
+    get: (cid, options) => inner.get(cid, timed(options)),
+    getMany: (source, options) => inner.getMany(source, timed(options)),
+    delete: async (cid, options) => { await inner.delete(cid, options) },
+    deleteMany: (source, options) => inner.deleteMany(source, options),
+    has: async (cid, options) => await inner.has(cid, options),
+    getAll: (options) => inner.getAll(options)
+  }
+}
+
+class Network extends EventTarget {
+  readonly libp2p: Libp2p<Services>
+  readonly blockstore: Blockstore
+  readonly peerId: string
+  status: 'started' | 'stopped' = 'stopped'
+  private readonly helia: ReturnType<typeof createHeliaLight>
+  private readonly maxMessageBytes: number
+  private readonly ttlMs: number
+  private readonly intervalMs: number
+  private readonly requestTimeoutMs: number
+  private readonly bootstrap: string[]
+  private invokeHandler: InvokeHandler | undefined
+  private receiptLookup: ReceiptLookup | undefined
+  private readonly active = new Set<AbortController>()
+  private readonly known = new Map<string, Capabilities>()
+  private own: Omit<Capabilities, 'peerId' | 'expires'> | undefined
+  private announceTimer: ReturnType<typeof setInterval> | undefined
+  private sweepTimer: ReturnType<typeof setInterval> | undefined
+  private publishSoon: ReturnType<typeof setTimeout> | undefined
+  private stopped = false
+
+  constructor (libp2p: Libp2p<Services>, helia: ReturnType<typeof createHeliaLight>, options: CreateIpvmNetworkOptions) {
+    super()
+    this.libp2p = libp2p
+    this.helia = helia
+    this.peerId = libp2p.peerId.toString()
+    this.blockstore = withFetchTimeout(helia.blockstore, options.fetchTimeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS)
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
+    this.ttlMs = options.capabilityTtlMs ?? DEFAULT_TTL_MS
+    this.intervalMs = Math.max(10, Math.min(options.announceIntervalMs ?? this.ttlMs / 3, this.ttlMs / 2))
+    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
+    this.bootstrap = options.bootstrap ?? []
+    if (!Number.isSafeInteger(this.maxMessageBytes) || this.maxMessageBytes < 1024) throw new NetworkError('maxMessageBytes must be an integer of at least 1024')
+  }
+
+  multiaddrs (): Multiaddr[] {
+    return this.libp2p.getMultiaddrs()
+  }
+
+  async start (): Promise<void> {
+    if (this.stopped) throw new NetworkNotStartedError('this network was stopped; create a new one')
+    if (this.status === 'started') return
+    await this.libp2p.handle(INVOKE_PROTOCOL, (stream, connection) => { void this.serveInvoke(stream, connection) })
+    await this.libp2p.handle(RECEIPTS_PROTOCOL, (stream, connection) => { void this.serveReceipts(stream, connection) })
+    await this.libp2p.start()
+    await this.helia.start()
+    const pubsub = this.libp2p.services.pubsub
+    pubsub.topicValidators.set(CAPABILITIES_TOPIC, (_peer, message) => this.validateCapabilities(message))
+    pubsub.topicValidators.set(RECEIPTS_TOPIC, (_peer, message) => message.data.byteLength <= MAX_RECEIPT_ANNOUNCEMENT_BYTES ? TopicValidatorResult.Accept : TopicValidatorResult.Reject)
+    pubsub.addEventListener('message', this.onMessage)
+    pubsub.addEventListener('subscription-change', this.onSubscriptionChange)
+    pubsub.subscribe(CAPABILITIES_TOPIC)
+    pubsub.subscribe(RECEIPTS_TOPIC)
+    this.sweepTimer = setInterval(() => { this.sweep() }, Math.max(50, Math.min(1000, this.ttlMs / 4)))
+    unref(this.sweepTimer)
+    if (this.own !== undefined) this.startAnnouncing()
+    this.status = 'started'
+    await Promise.allSettled(this.bootstrap.map(async (address) => await this.dial(address, { signal: AbortSignal.timeout(10_000) })))
+  }
+
+  async stop (): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
+    this.status = 'stopped'
+    clearInterval(this.sweepTimer)
+    clearInterval(this.announceTimer)
+    clearTimeout(this.publishSoon)
+    for (const controller of this.active) controller.abort(new NetworkNotStartedError('the network is stopping'))
+    const pubsub = this.libp2p.services.pubsub
+    pubsub.removeEventListener('message', this.onMessage)
+    pubsub.removeEventListener('subscription-change', this.onSubscriptionChange)
+    await this.helia.stop()
+    await this.libp2p.stop()
+    this.known.clear()
+  }
+
+  async dial (address: PeerTarget, options: AbortOptions = {}): Promise<{ peerId: string }> {
+    this.assertStarted()
+    const target = toTarget(address)
+    try {
+      const connection = await this.libp2p.dial(target, options.signal === undefined ? {} : { signal: options.signal })
+      return { peerId: connection.remotePeer.toString() }
+    } catch (err) {
+      if (options.signal?.aborted === true) throw abortError(options.signal)
+      throw new PeerUnreachableError(`cannot reach ${describeTarget(target)}: ${(err as Error).message}`, { peer: describeTarget(target), cause: (err as Error).name })
+    }
+  }
+
+  /** Opens a stream for `protocol`, mapping dial failures to typed errors. */
+  private async open (peer: PeerTarget, protocol: string, signal?: AbortSignal): Promise<{ stream: Stream, remote: string }> {
+    this.assertStarted()
+    const target = toTarget(peer)
+    let connection: Connection
+    try {
+      connection = await this.libp2p.dial(target, withSignal(signal))
+    } catch (err) {
+      if (signal?.aborted === true) throw abortError(signal)
+      throw new PeerUnreachableError(`cannot reach ${describeTarget(target)}: ${(err as Error).message}`, { peer: describeTarget(target), protocol, cause: (err as Error).name })
+    }
+    const remote = connection.remotePeer.toString()
+    try {
+      return { stream: await connection.newStream(protocol, withSignal(signal)), remote }
+    } catch (err) {
+      if (signal?.aborted === true) throw abortError(signal)
+      const name = (err as Error).name
+      if (name === 'UnsupportedProtocolError' || /protocol selection failed|not supported/i.test((err as Error).message)) {
+        throw new ProtocolNotSupportedError(`${describeTarget(target)} does not speak ${protocol}`, { peer: describeTarget(target), protocol })
+      }
+      throw new PeerUnreachableError(`cannot reach ${describeTarget(target)} for ${protocol}: ${(err as Error).message}`, { peer: describeTarget(target), protocol, cause: name })
+    }
+  }
+
+  async invoke (peer: PeerTarget, request: InvokeRequest, options: AbortOptions & { onProgress?: (p: InvokeProgress) => void } = {}): Promise<Receipt> {
+    const { signal } = options
+    const { stream, remote } = await this.open(peer, INVOKE_PROTOCOL, signal)
+    const frames = frameStream(stream, this.maxMessageBytes)
+    const onAbort = (): void => { resetStream(stream, new AbortError()) }
+    signal?.addEventListener('abort', onAbort, { once: true })
+    try {
+      await frames.write(invokeRequestToIpld(request), withSignal(signal))
+      for (let progressFrames = 0; ;) {
+        const reply = readInvokeReply(await frames.read(withSignal(signal)))
+        if (reply.kind === 'progress') {
+          if (++progressFrames > MAX_PROGRESS_FRAMES) throw new MalformedMessageError(`more than ${MAX_PROGRESS_FRAMES} progress frames`, { remotePeer: remote })
+          options.onProgress?.(reply.progress)
+          continue
+        }
+        if (reply.kind === 'error') throw remoteFailure(reply.error, remote)
+        await closeStream(stream)
+        return reply.receipt
+      }
+    } catch (err) {
+      resetStream(stream, err instanceof Error ? err : new Error(String(err)))
+      if (signal?.aborted === true && !(err instanceof AbortError)) throw abortError(signal)
+      throw err
+    } finally {
+      signal?.removeEventListener('abort', onAbort)
+    }
+  }
+
+  handleInvoke (handler: InvokeHandler): void {
+    this.invokeHandler = handler
+  }
+
+  async fetchReceipts (peer: PeerTarget, instructions: CID[], options: AbortOptions = {}): Promise<ExchangedReceipt[]> {
+    if (instructions.length === 0) return []
+    if (instructions.length > MAX_RECEIPTS_PER_REQUEST) {
+      // Several requests, in order, on separate streams.
+      const out: ExchangedReceipt[] = []
+      for (let i = 0; i < instructions.length; i += MAX_RECEIPTS_PER_REQUEST) {
+        out.push(...await this.fetchReceipts(peer, instructions.slice(i, i + MAX_RECEIPTS_PER_REQUEST), options))
+      }
+      return out
+    }
+    const { signal } = options
+    const { stream, remote } = await this.open(peer, RECEIPTS_PROTOCOL, signal)
+    const frames = frameStream(stream, this.maxMessageBytes)
+    try {
+      await frames.write({ instructions }, withSignal(signal))
+      const reply = readReceiptsReply(await frames.read(withSignal(signal)), instructions)
+      if (!Array.isArray(reply)) throw remoteFailure(reply.error, remote)
+      await closeStream(stream)
+      return reply
+    } catch (err) {
+      resetStream(stream, err instanceof Error ? err : new Error(String(err)))
+      if (signal?.aborted === true && !(err instanceof AbortError)) throw abortError(signal)
+      throw err
+    }
+  }
+
+  handleReceipts (lookup: ReceiptLookup): void {
+    this.receiptLookup = lookup
+  }
+
+  announce (capabilities: Omit<Capabilities, 'peerId' | 'expires'>): void {
+    this.own = { ...capabilities }
+    if (this.status === 'started') this.startAnnouncing()
+  }
+
+  stopAnnouncing (): void {
+    this.own = undefined
+    clearInterval(this.announceTimer)
+    clearTimeout(this.publishSoon)
+    this.announceTimer = undefined
+    this.publishSoon = undefined
+  }
+
+  async announceReceipt (instruction: CID, receiptCid: CID): Promise<void> {
+    this.assertStarted()
+    await this.libp2p.services.pubsub.publish(RECEIPTS_TOPIC, dagCbor.encode({ instruction, receiptCid }))
+  }
+
+  peers (): Capabilities[] {
+    const now = Date.now()
+    return [...this.known.values()].filter((c) => c.expires > now)
+  }
+
+  // ------------------------------------------------------------------------------------ internals
+
+  private assertStarted (): void {
+    if (this.status !== 'started') throw new NetworkNotStartedError(this.stopped ? 'the network was stopped' : 'the network is not started: call start() first')
+  }
+
+  /** Serves one `/ipvm/invoke` stream: read the request, run the handler, stream progress, send the receipt or error. */
+  private async serveInvoke (stream: Stream, connection: Connection): Promise<void> {
+    const peer = connection.remotePeer
+    const frames = frameStream(stream, this.maxMessageBytes)
+    const controller = new AbortController()
+    const onClose = (): void => { controller.abort(new RemoteError('the invoker went away')) }
+    stream.addEventListener('close', onClose)
+    this.active.add(controller)
+    try {
+      let request: InvokeRequest
+      try {
+        request = readInvokeRequest(await frames.read({ signal: AbortSignal.any([controller.signal, AbortSignal.timeout(this.requestTimeoutMs)]) }))
+      } catch (err) {
+        await this.refuse(frames, err)
+        return
+      }
+      const handler = this.invokeHandler
+      if (handler === undefined) {
+        await this.refuse(frames, new ProtocolNotSupportedError('this node does not run tasks for others'))
+        return
+      }
+      // Frames go out in order: progress before the receipt, whatever the handler awaits in between.
+      let chain: Promise<void> = Promise.resolve()
+      const send = (value: IpldValue): Promise<void> => {
+        chain = chain.then(async () => { await frames.write(value) })
+        return chain
+      }
+      let progressFrames = 0
+      const progress = (p: InvokeProgress): void => {
+        if (controller.signal.aborted || ++progressFrames > MAX_PROGRESS_FRAMES) return
+        send(progressToIpld(p)).catch(() => {})
+      }
+      let final: IpldValue
+      try {
+        const receipt = await handler(request, { peer, signal: controller.signal, progress })
+        final = { receipt: receiptToIpld(receipt) }
+      } catch (err) {
+        final = { error: serializeError(err) as unknown as IpldValue }
+      }
+      if (controller.signal.aborted) {
+        resetStream(stream, new RemoteError('aborted'))
+        return
+      }
+      try {
+        await chain.catch(() => {})
+        await send(final)
+      } catch (err) {
+        if (err instanceof MessageTooLargeError) {
+          await this.refuse(frames, err)
+          return
+        }
+        resetStream(stream, err as Error)
+        return
+      }
+      await closeStream(stream)
+    } finally {
+      stream.removeEventListener('close', onClose)
+      this.active.delete(controller)
+    }
+  }
+
+  /** Serves one `/ipvm/receipts` stream. */
+  private async serveReceipts (stream: Stream, _connection: Connection): Promise<void> {
+    const frames = frameStream(stream, this.maxMessageBytes)
+    const controller = new AbortController()
+    const onClose = (): void => { controller.abort(new RemoteError('the peer went away')) }
+    stream.addEventListener('close', onClose)
+    this.active.add(controller)
+    try {
+      let instructions: CID[]
+      try {
+        instructions = readReceiptsRequest(await frames.read({ signal: AbortSignal.any([controller.signal, AbortSignal.timeout(this.requestTimeoutMs)]) }))
+      } catch (err) {
+        await this.refuse(frames, err)
+        return
+      }
+      const lookup = this.receiptLookup
+      if (lookup === undefined) {
+        await this.refuse(frames, new ProtocolNotSupportedError('this node does not serve receipts'))
+        return
+      }
+      let found: ExchangedReceipt[]
+      try {
+        const asked = new Set(instructions.map((c) => c.toString()))
+        found = (await lookup(instructions, { signal: controller.signal })).filter((r) => asked.delete(r.instruction.toString()))
+      } catch (err) {
+        await this.refuse(frames, err, false)
+        return
+      }
+      // A reply that does not fit in one frame is cut: the asker asks again for what is missing.
+      for (;;) {
+        try {
+          await frames.write(receiptsReplyToIpld(found))
+          break
+        } catch (err) {
+          if (!(err instanceof MessageTooLargeError) || found.length === 0) {
+            resetStream(stream, err as Error)
+            return
+          }
+          found = found.slice(0, Math.floor(found.length / 2))
+        }
+      }
+      await closeStream(stream)
+    } finally {
+      stream.removeEventListener('close', onClose)
+      this.active.delete(controller)
+    }
+  }
+
+  /** Sends `err` as the final frame; resets the stream after a frame that was too large or malformed. */
+  private async refuse (frames: FrameStream, err: unknown, reset = err instanceof MessageTooLargeError || err instanceof MalformedMessageError): Promise<void> {
+    if (err instanceof RemoteError || (err instanceof Error && err.name === 'AbortError')) {
+      resetStream(frames.stream, err)
+      return
+    }
+    try {
+      await frames.write({ error: serializeError(err) as unknown as IpldValue }, { signal: AbortSignal.timeout(5000) })
+    } catch {
+      resetStream(frames.stream, err instanceof Error ? err : new Error(String(err)))
+      return
+    }
+    if (reset) resetStream(frames.stream, err instanceof Error ? err : new Error(String(err)))
+    else await closeStream(frames.stream)
+  }
+
+  private startAnnouncing (): void {
+    clearInterval(this.announceTimer)
+    this.announceTimer = setInterval(() => { this.publishCapabilities() }, this.intervalMs)
+    unref(this.announceTimer)
+    this.schedulePublish(0)
+  }
+
+  /** Publishes soon (coalescing bursts of `announce()` calls and new subscribers). */
+  private schedulePublish (delayMs: number): void {
+    if (this.publishSoon !== undefined) return
+    this.publishSoon = setTimeout(() => {
+      this.publishSoon = undefined
+      this.publishCapabilities()
+    }, delayMs)
+    unref(this.publishSoon)
+  }
+
+  private publishCapabilities (): void {
+    if (this.own === undefined || this.status !== 'started') return
+    const message = capabilitiesToIpld({ ...this.own, expires: Date.now() + this.ttlMs })
+    const bytes = dagCbor.encode(message)
+    if (bytes.byteLength > MAX_CAPABILITIES_BYTES) {
+      this.dispatchEvent(new CustomEvent('error', { detail: new MessageTooLargeError(`capabilities of ${bytes.byteLength} bytes exceed ${MAX_CAPABILITIES_BYTES}`) }))
+      return
+    }
+    this.libp2p.services.pubsub.publish(CAPABILITIES_TOPIC, bytes).catch(() => {
+      // No subscribers yet, or stopping: the next interval or subscription retries.
+    })
+  }
+
+  private readonly onSubscriptionChange = (event: CustomEvent<{ peerId: PeerId, subscriptions: Array<{ topic: string, subscribe: boolean }> }>): void => {
+    if (this.own === undefined) return
+    if (event.detail.subscriptions.some((s) => s.topic === CAPABILITIES_TOPIC && s.subscribe)) this.schedulePublish(50)
+  }
+
+  private decodeCapabilities (message: Message): Capabilities | undefined {
+    if (message.type !== 'signed' || message.data.byteLength > MAX_CAPABILITIES_BYTES) return undefined
+    try {
+      const capabilities = readCapabilities(dagCbor.decode<IpldValue>(message.data), message.from.toString())
+      capabilities.expires = Math.min(capabilities.expires, Date.now() + MAX_ANNOUNCED_TTL_MS)
+      return capabilities
+    } catch {
+      return undefined
+    }
+  }
+
+  private validateCapabilities (message: Message): TopicValidatorResult {
+    const capabilities = this.decodeCapabilities(message)
+    if (capabilities === undefined) return TopicValidatorResult.Reject
+    return capabilities.expires > Date.now() ? TopicValidatorResult.Accept : TopicValidatorResult.Ignore
+  }
+
+  private readonly onMessage = (event: CustomEvent<Message>): void => {
+    const message = event.detail
+    if (message.topic === CAPABILITIES_TOPIC) {
+      const capabilities = this.decodeCapabilities(message)
+      if (capabilities === undefined || capabilities.expires <= Date.now() || capabilities.peerId === this.peerId) return
+      this.known.set(capabilities.peerId, capabilities)
+      this.dispatchEvent(new CustomEvent('peer:capabilities', { detail: capabilities }))
+    } else if (message.topic === RECEIPTS_TOPIC) {
+      if (message.type !== 'signed' || message.data.byteLength > MAX_RECEIPT_ANNOUNCEMENT_BYTES) return
+      try {
+        const announcement = readReceiptAnnouncement(dagCbor.decode<IpldValue>(message.data))
+        this.dispatchEvent(new CustomEvent('receipt:announced', { detail: { peerId: message.from.toString(), ...announcement } }))
+      } catch {
+        // malformed: ignored (the topic validator already refused to relay it)
+      }
+    }
+  }
+
+  private sweep (): void {
+    const now = Date.now()
+    for (const [peerId, capabilities] of this.known) {
+      if (capabilities.expires <= now) {
+        this.known.delete(peerId)
+        this.dispatchEvent(new CustomEvent('peer:capabilities:expired', { detail: capabilities }))
+      }
+    }
+  }
+}
+
+function unref (timer: unknown): void {
+  (timer as { unref?: () => void } | undefined)?.unref?.()
+}
+
+function withSignal (signal: AbortSignal | undefined): { signal?: AbortSignal } {
+  return signal === undefined ? {} : { signal }
+}
+
+
+/**
+ * Creates (and by default starts) the network of one ipvm node: a libp2p node with this platform's
+ * transports, Helia with bitswap over it (`network.blockstore`), the ipvm protocols and gossip.
+ */
+export async function createIpvmNetwork (options: CreateIpvmNetworkOptions): Promise<IpvmNetwork> {
+  if (options.blockstore === undefined) throw new NetworkError('createIpvmNetwork needs the node\'s blockstore')
+  options.signal?.throwIfAborted()
+  const platform = platformConfig({
+    ...(options.listen === undefined ? {} : { listen: options.listen }),
+    ...(options.relay === undefined ? {} : { relay: options.relay }),
+    ...(options.relayServer === undefined ? {} : { relayServer: options.relayServer }),
+    ...(options.webRTC === undefined ? {} : { webRTC: options.webRTC }),
+    ...(options.iceServers === undefined ? {} : { iceServers: options.iceServers })
+  })
+  const libp2p = await createLibp2p({
+    start: false,
+    ...(options.privateKey === undefined ? {} : { privateKey: options.privateKey }),
+    addresses: { listen: platform.listen },
+    transports: platform.transports,
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    // Loopback and private addresses are fine: what to dial is the user's choice, never a default list.
+    connectionGater: { denyDialMultiaddr: () => false },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      pubsub: gossipsub({
+        allowPublishToZeroTopicPeers: true,
+        emitSelf: false,
+        allowedTopics: [CAPABILITIES_TOPIC, RECEIPTS_TOPIC],
+        maxInboundDataLength: Math.max(1024 * 1024, MAX_CAPABILITIES_BYTES * 4)
+      }),
+      ...platform.services
+    }
+  }) as unknown as Libp2p<Services>
+  const helia = createHeliaLight({
+    blockstore: options.blockstore,
+    codecs: [dagCbor],
+    hashers: [sha3256]
+  })
+  // Bitswap runs on our libp2p: it only needs `helia.libp2p` to register its protocol and find peers.
+  Object.defineProperty(helia, 'libp2p', { value: libp2p, enumerable: true })
+  withBitswap(helia as unknown as Parameters<typeof withBitswap>[0])
+  const network = new Network(libp2p, helia, options)
+  if (options.start !== false) {
+    try {
+      await network.start()
+    } catch (err) {
+      await network.stop().catch(() => {})
+      throw err
+    }
+  }
+  return network as unknown as IpvmNetwork
+}
