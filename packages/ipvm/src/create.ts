@@ -3,13 +3,16 @@
  * LevelDB under the user's data directory (Node), a worker pool sized to the machine, and a
  * persisted did:key identity that signs every receipt.
  */
-import { generateIdentity, loadOrCreateIdentity, signReceipt, type Signer } from '@ipvm/auth'
+import { createAuth, generateIdentity, loadOrCreateIdentity, signReceipt, type Signer } from '@ipvm/auth'
 import type { Receipt } from '@ipvm/core'
 import { type ClosableBlockstore, createBlockstore, createReceiptStore, defaultDataDir, PLATFORM, type ReceiptStore } from '@ipvm/store'
 import { createWasmExecutor } from '@ipvm/wasm'
+import type { IpvmNetwork } from '@ipvm/net'
 import type { Blockstore } from 'interface-blockstore'
 import { blockstoreContent } from './content.js'
 import type { EffectHandler, WasmExecutor } from './executor.js'
+import { invokeHandler, type ProviderOptions } from './provider.js'
+import type { RemoteInit } from './remote.js'
 import { createIpvmFromParts, type Ipvm } from './runtime.js'
 import type { ReceiptSigner } from './services.js'
 
@@ -38,6 +41,22 @@ export interface CreateIpvmOptions {
   outputThreshold?: number
   /** Start at once (default true). */
   start?: boolean
+  /**
+   * A network (`createIpvmNetwork` from @ipvm/net): content then comes from its blockstore (peers
+   * fetch what they lack over bitswap) and tasks can run on peers (see `remote`).
+   */
+  network?: IpvmNetwork
+  /** Delegation settings: UCANs to present to providers, this node's affinities, placement mode. */
+  remote?: Omit<RemoteInit, 'network' | 'auth'>
+  /** Providers whose receipts (and delegations) this node trusts besides its own. */
+  trusted?: string[]
+  /**
+   * With a network: run tasks peers delegate here (each invocation must carry a UCAN chain rooted at
+   * this node or a trusted provider). Default true.
+   */
+  serve?: boolean
+  /** Events about invocations served (refused, ran). */
+  onProviderEvent?: ProviderOptions['onEvent']
   signal?: AbortSignal
 }
 
@@ -64,13 +83,19 @@ export async function createIpvm (options: CreateIpvmOptions = {}): Promise<Ipvm
     location: place(base, 'receipts'),
     ...(options.maxReceiptBytes === undefined ? {} : { maxBytes: options.maxReceiptBytes })
   })
-  const ownBlockstore: ClosableBlockstore | undefined = options.blockstore === undefined ? await createBlockstore({ memory, location: place(base, 'blocks') }) : undefined
-  const blockstore: Blockstore = options.blockstore ?? ownBlockstore!
+  const ownBlockstore: ClosableBlockstore | undefined = options.blockstore === undefined && options.network === undefined ? await createBlockstore({ memory, location: place(base, 'blocks') }) : undefined
+  const blockstore: Blockstore = options.blockstore ?? options.network?.blockstore ?? ownBlockstore!
   let signer: ReceiptSigner | undefined
+  let identity: Signer | undefined
   if (options.signer !== false) {
     const abort = options.signal === undefined ? {} : { signal: options.signal }
-    const identity = options.signer ?? (memory ? await generateIdentity(abort) : await loadOrCreateIdentity({ location: place(base, 'keys'), ...abort }))
+    identity = options.signer ?? (memory ? await generateIdentity(abort) : await loadOrCreateIdentity({ location: place(base, 'keys'), ...abort }))
     signer = receiptSigner(identity)
+  }
+  let remote: RemoteInit | undefined
+  if (options.network !== undefined) {
+    if (identity === undefined) throw new TypeError('delegating to peers needs an identity: do not pass signer: false with a network')
+    remote = { ...options.remote, network: options.network, auth: createAuth({ signer: identity, ...(options.trusted === undefined ? {} : { trusted: options.trusted }) }) }
   }
   const executor = options.executor ?? createWasmExecutor(options.poolSize === undefined ? {} : { size: options.poolSize })
   const node = await createIpvmFromParts({
@@ -80,12 +105,48 @@ export async function createIpvm (options: CreateIpvmOptions = {}): Promise<Ipvm
     ...(signer === undefined ? {} : { signer }),
     ...(options.handlers === undefined ? {} : { handlers: options.handlers }),
     ...(options.outputThreshold === undefined ? {} : { outputThreshold: options.outputThreshold }),
+    ...(remote === undefined ? {} : { remote }),
     start: options.start !== false
   })
+  const cleanups: Array<() => Promise<void> | void> = []
+  if (options.network !== undefined && remote !== undefined) {
+    const network = options.network
+    if (options.serve !== false) {
+      network.handleInvoke(invokeHandler(node, remote.auth, options.onProviderEvent === undefined ? {} : { onEvent: options.onProviderEvent }))
+    }
+    network.handleReceipts(async (instructions, opts) => {
+      const found = []
+      for (const instruction of instructions) {
+        const entry = await node.store.getByInstruction(instruction, opts)
+        if (entry !== undefined) found.push({ instruction, receipt: entry.receipt })
+      }
+      return found
+    })
+    // Capabilities: what this node runs, its affinities and how busy its pool is, refreshed.
+    const announce = (): void => {
+      const stats = (executor as { stats?: { size?: number, idle?: number } }).stats
+      network.announce({
+        did: remote!.auth.did,
+        ops: ['wasm/run'],
+        affinities: options.remote?.affinities ?? {},
+        workers: executor.concurrency,
+        freeWorkers: stats?.idle ?? executor.concurrency,
+        modules: [],
+        data: []
+      })
+    }
+    announce()
+    const timer = setInterval(announce, 5_000)
+    ;(timer as { unref?: () => void }).unref?.()
+    cleanups.push(() => { clearInterval(timer) })
+  }
   if (ownBlockstore !== undefined) {
-    const stop = node.stop.bind(node)
     const closable = ownBlockstore
-    Object.defineProperty(node, 'stop', { value: async () => { await stop(); await closable.close() } })
+    cleanups.push(async () => { await closable.close() })
+  }
+  if (cleanups.length > 0) {
+    const stop = node.stop.bind(node)
+    Object.defineProperty(node, 'stop', { value: async () => { await stop(); for (const cleanup of cleanups) await cleanup() } })
   }
   return node
 }

@@ -37,6 +37,18 @@ export class MutationSkippedError extends IpvmError {
   static override readonly code = 'ERR_MUTATION_SKIPPED'
 }
 
+/** A task needs what no reachable peer offers (an affinity this node lacks). */
+export class NoProviderError extends IpvmError {
+  static override readonly name = 'NoProviderError'
+  static override readonly code = 'ERR_NO_PROVIDER'
+}
+
+/** Every provider tried failed or refused; `details.attempts` says how. */
+export class RemoteExecutionError extends IpvmError {
+  static override readonly name = 'RemoteExecutionError'
+  static override readonly code = 'ERR_REMOTE_FAILED'
+}
+
 /** The node is not started (or was stopped). */
 export class NotStartedError extends IpvmError {
   static override readonly name = 'NotStartedError'
@@ -44,7 +56,7 @@ export class NotStartedError extends IpvmError {
 }
 
 for (const E of [UnresolvedAwaitError, BranchMismatchError, DependencyFailedError, UnsupportedOpError,
-  MutationPolicyError, MutationSkippedError, NotStartedError]) registerError(E)
+  MutationPolicyError, MutationSkippedError, NoProviderError, RemoteExecutionError, NotStartedError]) registerError(E)
 
 /**
  * Error codes of failures that are the instruction's deterministic answer: running it again with the

@@ -21,15 +21,17 @@ export interface TaskFinished extends TaskEventBase {
   replayed: boolean
   /** Milliseconds from start to receipt (0 when replayed). */
   durationMs: number
-  /** Where the receipt came from: this node, or the store. */
-  where: 'local' | 'store' | 'memory'
+  /** Where the receipt came from: run here, run on a peer, or found in the store / the memo. */
+  where: 'local' | 'peer' | 'store' | 'memory'
+  /** The peer that ran it, when `where` is `peer`. */
+  peer?: string
   fuelUsed?: bigint
 }
 
 export type RunEvent =
   | { type: 'workflow:started', workflow: CID, name?: string, tasks: number }
   | ({ type: 'task:ready' } & TaskEventBase)
-  | ({ type: 'task:started' } & TaskEventBase & { where: 'local' })
+  | ({ type: 'task:started' } & TaskEventBase & { where: 'local' | 'peer', peer?: string })
   | ({ type: 'task:log' } & TaskEventBase & { message: string })
   | ({ type: 'task:replayed' } & TaskFinished)
   | ({ type: 'task:ran' } & TaskFinished)

@@ -7,6 +7,8 @@ import type { ReceiptStore } from '@ipvm/store'
 import { MutationPolicyError, NotStartedError } from './errors.js'
 import type { RunEvent, WorkflowResult } from './events.js'
 import type { EffectHandler, WasmExecutor } from './executor.js'
+import { type PlacementMode, RunTimeEstimates } from './placement.js'
+import { type RemoteInit, RemoteExecution } from './remote.js'
 import { EventChannel, schedule } from './scheduler.js'
 import { BatchingReceiptWriter, type ContentStore, Memo, type ReceiptSigner, type StoredAnswer } from './services.js'
 
@@ -27,6 +29,8 @@ export interface IpvmInit {
   memoCapacity?: number
   /** Start on creation (default true). */
   start?: boolean
+  /** Delegation to peers over the network (placement, signed invocations, verified receipts). */
+  remote?: RemoteInit
 }
 
 export interface RunOptions {
@@ -35,6 +39,8 @@ export interface RunOptions {
   onProgress?: (event: RunEvent) => void
   /** Allow more than one mutation in one workflow. */
   force?: boolean
+  /** Where tasks run: `auto` (default: local first), `local` only, or `remote` when a peer can. */
+  placement?: PlacementMode
   /**
    * Results of instructions the workflow awaits but that have no receipt here: what an invoker sends
    * along with a delegated task. Receipts in the store take precedence.
@@ -79,6 +85,8 @@ class IpvmNode implements Ipvm {
   private readonly memo: Memo
   private readonly writer: BatchingReceiptWriter
   private readonly handlers: Map<string, EffectHandler>
+  private readonly remote?: RemoteExecution
+  private readonly estimates = new RunTimeEstimates()
   private readonly active = new Set<AbortController>()
   private readonly warnings = new Set<(operation: string, error: unknown) => void>()
 
@@ -99,6 +107,7 @@ class IpvmNode implements Ipvm {
     }
     this.writer = new BatchingReceiptWriter(init.store, this.memo, warn)
     this.handlers = new Map(Object.entries(init.handlers ?? {}))
+    if (init.remote !== undefined) this.remote = new RemoteExecution(init.remote)
   }
 
   async start (): Promise<void> {
@@ -149,8 +158,16 @@ class IpvmNode implements Ipvm {
           sink: this.writer,
           ...(this.init.signer === undefined ? {} : { signer: this.init.signer }),
           handlers: this.handlers,
-          outputThreshold: this.init.outputThreshold ?? 64 * 1024
-        }, { signal, force: options.force === true, channel, ...(options.awaited === undefined ? {} : { awaited: options.awaited }) })
+          outputThreshold: this.init.outputThreshold ?? 64 * 1024,
+          ...(this.remote === undefined ? {} : { remote: this.remote }),
+          estimates: this.estimates
+        }, {
+          signal,
+          force: options.force === true,
+          channel,
+          ...(options.awaited === undefined ? {} : { awaited: options.awaited }),
+          ...(options.placement === undefined ? {} : { placement: options.placement })
+        })
       } catch (err) {
         if (signal.aborted && !(err instanceof AbortError)) throw new AbortError(undefined, { cause: String(signal.reason) })
         throw err

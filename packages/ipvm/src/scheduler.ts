@@ -11,11 +11,13 @@ import { ContentNotFoundError } from '@ipvm/store'
 import { limitsFromMeta } from '@ipvm/wasm'
 import { CID as CIDClass } from 'multiformats/cid'
 import {
-  BranchMismatchError, DependencyFailedError, DETERMINISTIC_ERROR_CODES, MutationSkippedError,
+  BranchMismatchError, DependencyFailedError, DETERMINISTIC_ERROR_CODES, MutationSkippedError, NoProviderError,
   UnresolvedAwaitError, UnsupportedOpError
 } from './errors.js'
 import type { RunEvent, TaskOutcome, WorkflowResult, WorkflowStatus } from './events.js'
 import type { EffectHandler, WasmExecutor } from './executor.js'
+import type { PlacementMode, RunTimeEstimates } from './placement.js'
+import type { RemoteExecution } from './remote.js'
 import type { ContentStore, MemoCache, ReceiptSink, ReceiptSigner, StoredAnswer } from './services.js'
 
 export interface SchedulerServices {
@@ -27,6 +29,10 @@ export interface SchedulerServices {
   handlers: ReadonlyMap<string, EffectHandler>
   /** Outputs (bytes) larger than this are stored as content and the receipt holds their link. */
   outputThreshold: number
+  /** Delegation to peers, when this node has a network. */
+  remote?: RemoteExecution
+  /** Learned run times per function (placement uses them). */
+  estimates?: RunTimeEstimates
 }
 
 interface Answer {
@@ -184,6 +190,8 @@ export interface ScheduleOptions {
   signal: AbortSignal
   force: boolean
   channel: EventChannel
+  /** Where tasks run: `auto` (default), `local` only, or `remote` when a peer can. */
+  placement?: PlacementMode
   /** Results of awaited instructions supplied by the caller (an invoker sends them with a delegated task). */
   awaited?: ReadonlyArray<{ instruction: CID, out: Result, receiptCid?: CID }>
 }
@@ -278,6 +286,24 @@ export async function schedule (workflow: ParsedWorkflow, plan: Plan, services: 
     finish(index, outcome, { out, receiptCid: hit.receiptCid, replayable: true })
   }
 
+  // A provider's receipt, verified by RemoteExecution: stored as it came (signed by the provider).
+  const recordRemote = async (index: number, receipt: Receipt, peer: string, startedAt: number): Promise<void> => {
+    const task = workflow.tasks[index]!
+    const out = receipt.out
+    const cid = await receiptCid(receipt)
+    const errorCode = isOk(out) ? undefined : errorFromOut(out).code
+    const replayable = errorCode === undefined || DETERMINISTIC_ERROR_CODES.has(errorCode)
+    await services.sink.write({ receipt, receiptCid: cid, instruction: task.instruction, workflow: workflow.cid, args: task.awaits.map((a) => a.instruction), replayable })
+    const outcome: TaskOutcome = {
+      index, instruction: task.instruction, label: labels[index]!, receipt, receiptCid: cid, out, replayed: false,
+      durationMs: performance.now() - startedAt, where: 'peer', peer, status: isOk(out) ? 'ran' : 'failed'
+    }
+    const fuel = receipt.meta.fuel
+    if (typeof fuel === 'bigint') outcome.fuelUsed = fuel
+    if (!isOk(out)) outcome.error = errorFromOut(out)
+    finish(index, outcome, { out, receiptCid: cid, replayable })
+  }
+
   const runTask = async (index: number): Promise<void> => {
     const entry = workflow.tasks[index]!
     const { task } = entry
@@ -293,6 +319,7 @@ export async function schedule (workflow: ParsedWorkflow, plan: Plan, services: 
     }
     const startedAt = performance.now()
     let input: IpldValue
+    let awaitedResults: Array<{ instruction: CID, out: Result, receiptCid: CID }> = []
     const links: CID[] = []
     try {
       const awaited = new Map<string, { ref: AwaitRef, answer: Answer }>()
@@ -305,6 +332,7 @@ export async function schedule (workflow: ParsedWorkflow, plan: Plan, services: 
         awaited.set(ref.path, { ref, answer })
       }
       input = substitute(task.run.input, awaited, 'run.input')
+      awaitedResults = [...awaited.values()].map(({ ref, answer }) => ({ instruction: ref.instruction, out: answer.out, receiptCid: answer.receiptCid }))
     } catch (err) {
       await fail(index, err, codeOf(err) === 'ERR_BRANCH_MISMATCH')
       return
@@ -328,6 +356,36 @@ export async function schedule (workflow: ParsedWorkflow, plan: Plan, services: 
       return
     }
     const func = task.run.input.func as string
+    if (services.remote !== undefined) {
+      const stats = (services.executor as { stats?: { queued?: number } }).stats
+      const estimate = services.estimates?.get(func)
+      const decision = services.remote.decide(task, {
+        ...(options.placement === undefined ? {} : { mode: options.placement }),
+        localSaturated: (stats?.queued ?? 0) > 0,
+        ...(estimate === undefined ? {} : { estimateMs: estimate })
+      })
+      if (decision.where === 'none') {
+        await fail(index, new NoProviderError(`task needs ${decision.reason}`), false)
+        return
+      }
+      if (decision.where === 'remote') {
+        try {
+          const { receipt, peer } = await services.remote.invoke(task, awaitedResults, decision.candidates, {
+            signal,
+            onAttempt: (p) => { channel.push({ type: 'task:started', index, instruction: entry.instruction, label: labels[index]!, where: 'peer', peer: p.peerId }) }
+          })
+          await recordRemote(index, receipt, peer.peerId, startedAt)
+          return
+        } catch (err) {
+          if (signal.aborted) throw new AbortError()
+          // A task that needs the remote affinity fails; anything else falls back to running here.
+          if (decision.required) {
+            await fail(index, err, false)
+            return
+          }
+        }
+      }
+    }
     let args: IpldValue[]
     let bytes: Uint8Array
     let module: CID
@@ -348,6 +406,7 @@ export async function schedule (workflow: ParsedWorkflow, plan: Plan, services: 
       const value = await externalize(result.value, services, signal)
       const meta: IpldMap = { op: func }
       if (result.fuelUsed !== undefined) meta.fuel = result.fuelUsed
+      services.estimates?.record(func, performance.now() - startedAt)
       await record(index, { ok: value }, true, meta, links, startedAt, result.fuelUsed)
     } catch (err) {
       if (signal.aborted) throw new AbortError()
