@@ -2,9 +2,11 @@
 import { parseArgs } from 'node:util'
 import { IpvmError } from '@ipvm/core'
 import { addCommand } from './add.js'
+import { delegateCommand } from './delegate.js'
 import { inspectCommand } from './inspect.js'
 import { type CliIO, EXIT_BAD_INPUT, EXIT_FAILED, UsageError } from './io.js'
 import { runCommand } from './run.js'
+import { serveCommand } from './serve.js'
 
 const USAGE = `usage: ipvm <command> [options]
 
@@ -14,12 +16,18 @@ commands:
   run <workflow>       run a workflow (JSON or DAG-CBOR); replays what already has a receipt
                        exit 0: every task succeeded, 1: a task failed, 2: bad input
   inspect <workflow>   show a workflow's CID, each task's instruction CID, dependencies and plan
+  serve                run a provider: print its multiaddrs and DID, run tasks peers delegate to it
+                       (UCAN-checked), serve receipts; live counters until Ctrl-C
+                       [--listen MA ...] [--no-relay-server] [--affinity gpu=true ...] [--trust DID ...]
+  delegate             print a UCAN by which this node lets --to <did> use its compute
+                       --to DID [--can wasm/run] [--fuel N] [--memory BYTES] [--module CID ...]
+                       [--expires 1h|7d|ISO-date]
 
 options:
   --store DIR          where receipts, blocks and the node's key live
                        (default: $IPVM_HOME or the user data directory)
   --pool N             worker threads (default: the number of cores, at most 8)
-  --json               machine-readable output (run: one JSON object per line per event)
+  --json               machine-readable output (run, serve: one JSON object per line per event)
   -h, --help           this help
 `
 
@@ -42,6 +50,17 @@ function parseCliArgs (argv: string[]) {
       json: { type: 'boolean', default: false },
       store: { type: 'string' },
       pool: { type: 'string' },
+      listen: { type: 'string', multiple: true },
+      'relay-server': { type: 'boolean' },
+      'no-relay-server': { type: 'boolean' },
+      affinity: { type: 'string', multiple: true },
+      trust: { type: 'string', multiple: true },
+      to: { type: 'string' },
+      can: { type: 'string' },
+      fuel: { type: 'string' },
+      memory: { type: 'string' },
+      module: { type: 'string', multiple: true },
+      expires: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false }
     }
   })
@@ -69,6 +88,30 @@ export async function main (argv: string[], io: CliIO): Promise<number> {
         return await addCommand({ files: rest, json: parsed.values.json === true, ...nodeFlags(parsed.values) }, io)
       case 'run':
         return await runCommand({ file: rest[0], json: parsed.values.json === true, ...nodeFlags(parsed.values) }, io)
+      case 'serve': {
+        const v = parsed.values
+        return await serveCommand({
+          json: v.json === true,
+          ...nodeFlags(v),
+          relayServer: v['no-relay-server'] !== true,
+          ...(v.listen === undefined ? {} : { listen: v.listen }),
+          ...(v.affinity === undefined ? {} : { affinities: v.affinity }),
+          ...(v.trust === undefined ? {} : { trusted: v.trust })
+        }, io)
+      }
+      case 'delegate': {
+        const v = parsed.values
+        return await delegateCommand({
+          json: v.json === true,
+          ...(v.store === undefined ? {} : { store: v.store }),
+          ...(v.to === undefined ? {} : { to: v.to }),
+          ...(v.can === undefined ? {} : { can: v.can }),
+          ...(v.fuel === undefined ? {} : { fuel: v.fuel }),
+          ...(v.memory === undefined ? {} : { memory: v.memory }),
+          ...(v.module === undefined ? {} : { modules: v.module }),
+          ...(v.expires === undefined ? {} : { expires: v.expires })
+        }, io)
+      }
       default:
         throw new UsageError(`unknown command "${command}" (try ipvm --help)`)
     }
