@@ -109,6 +109,21 @@ describe('/ipvm/invoke/1.0.0 between two Node nodes over TCP', () => {
     }
   })
 
+  it('cuts off a request that trickles in slower than requestTimeoutMs', async () => {
+    const provider = await nodes.create({ requestTimeoutMs: 300 })
+    const raw = await nodes.create()
+    let ran = 0
+    provider.handleInvoke(async () => { ran++; throw new Error('not reached') })
+    const stream = await raw.libp2p.dialProtocol(multiaddr(tcpAddress(provider)), INVOKE_PROTOCOL)
+    const started = Date.now()
+    const closed = new Promise<void>((resolve) => { stream.addEventListener('close', () => { resolve() }) })
+    // A length prefix announcing 100 bytes, then only 10 of them.
+    stream.send(Uint8Array.from([100, ...new Uint8Array(10)]))
+    await closed
+    expect(Date.now() - started).toBeLessThan(5000)
+    expect(ran).toBe(0)
+  })
+
   it('an invoker refuses a malformed reply', async () => {
     const { signed } = await signedPair()
     const provider = await nodes.create()
