@@ -21,7 +21,21 @@ export default defineConfig({
     headless: true,
     launchOptions: { executablePath: CHROMIUM, args: CHROMIUM_ARGS }
   },
-  projects: [{ name: 'chromium', use: { browserName: 'chromium' } }],
+  projects: [
+    { name: 'chromium', testIgnore: '**/delegation*.spec.ts', use: { browserName: 'chromium' } },
+    // Delegation between pages (WebRTC through a Node relay) and to `ipvm serve`. Chromium gathers no ICE
+    // candidates without media permission and --allow-loopback-in-peer-connection; run it in a loopback-only
+    // network namespace (`unshare -n`, as CI does) so WebRTC can only use 127.0.0.1.
+    {
+      name: 'webrtc',
+      testMatch: '**/delegation*.spec.ts',
+      use: {
+        browserName: 'chromium',
+        permissions: ['microphone', 'camera'],
+        launchOptions: { executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, '--allow-loopback-in-peer-connection'] }
+      }
+    }
+  ],
   webServer: {
     command: `node node_modules/vite/bin/vite.js --config vite.config.ts --host 127.0.0.1 --port ${PORT} --strictPort`,
     url: `http://127.0.0.1:${PORT}/`,
