@@ -11,7 +11,7 @@ import { invocationCid, type Invocation, instructionCid } from '@ipvm/core'
 import { createIpvmNetwork, type IpvmNetwork } from '@ipvm/net'
 import { addContent, createBlockstore, MemoryBlockstore } from '@ipvm/store'
 import { afterEach, describe, expect, it } from 'vitest'
-import { delegateCommand, parseExpiry } from '../src/cli/delegate.js'
+import { parseExpiry } from '../src/cli/delegate.js'
 import { main } from '../src/cli/main.js'
 import { parseAffinities, serveCommand } from '../src/cli/serve.js'
 
