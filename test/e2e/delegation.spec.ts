@@ -3,11 +3,16 @@
  * - two pages reserved on a Node circuit relay (started here, in Playwright's process) connect directly
  *   with WebRTC; page A (no GPU) runs a three-task workflow whose middle task needs a GPU, so it runs on
  *   page B, authorized by B's UCAN; B signs the receipt, A verifies and stores it, and a rerun replays all;
- * - a page delegates a GPU task to `ipvm serve` in Node over WebSockets, with a UCAN from `ipvm delegate`.
+ * - a page delegates a GPU task to `ipvm serve` in Node over WebSockets, with a UCAN from `ipvm delegate`;
+ * - and to `ipvm serve` over direct WebRTC (the provider reserves a slot on the relay, the page dials its
+ *   `/p2p-circuit/webrtc` address).
  *
  * Needs `--allow-loopback-in-peer-connection` and media permission (the `webrtc` project sets both) and is
  * meant for a loopback-only network namespace, as CI runs it:
  *   unshare -n bash -c 'ip link set lo up && npx playwright test --project webrtc'
+ * It is not skipped outside one: no STUN/ICE servers are configured, so Chromium only offers host
+ * candidates of this machine, and it passes on the host network namespace too (then ICE may also pick
+ * a non-loopback interface address of this machine).
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -119,8 +124,8 @@ test('two pages through a Node relay: the GPU task runs on page B over direct We
 })
 
 /** `ipvm serve --json` as a child process; resolves with its `serve:ready` line. */
-async function startServe (store: string): Promise<{ child: ChildProcess, ready: { did: string, peerId: string, multiaddrs: string[] } }> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--store', store, '--listen', '/ip4/127.0.0.1/tcp/0/ws', '--affinity', 'gpu=true', '--pool', '1', '--json'],
+async function startServe (store: string, extra: string[] = []): Promise<{ child: ChildProcess, ready: { did: string, peerId: string, multiaddrs: string[] } }> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--store', store, '--listen', '/ip4/127.0.0.1/tcp/0/ws', '--affinity', 'gpu=true', '--pool', '1', '--json', ...extra],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
   child.stderr!.on('data', (chunk) => { stderr += String(chunk) })
@@ -176,6 +181,37 @@ test('a page delegates its GPU task to `ipvm serve` in Node over WebSockets', as
     const again = await a.peer.runWorkflow(await gpuChain(rsc, 10))
     expect(again.tasks.map((t) => t.replayed)).toEqual([true, true, true])
     console.log(`[delegation] browser → ipvm serve over WebSockets: ${Date.now() - t0} ms incl. serve start`)
+    await a.page.context().close()
+  } finally {
+    serve?.kill('SIGTERM')
+    await rm(store, { recursive: true, force: true })
+  }
+})
+
+test('a page delegates to `ipvm serve` over WebRTC, signalled through the relay', async ({ browser }) => {
+  test.skip(!SERVE_BUILT, '`ipvm serve` is not built (packages/ipvm/dist/src/cli/serve.js): run `npm run build`')
+  const store = await mkdtemp(join(tmpdir(), 'ipvm-serve-e2e-'))
+  let serve: ChildProcess | undefined
+  try {
+    // The provider reserves a slot on the relay (a listen address `<relay>/p2p-circuit`) and listens on /webrtc.
+    const started = await startServe(store, ['--listen', `${relayAddr}/p2p-circuit`, '--no-relay-server'])
+    serve = started.child
+    const a = await openPeer(browser, { relay: relayAddr })
+    const delegation = JSON.parse(await cli(['delegate', '--to', a.did, '--store', store, '--expires', '10m', '--json'])) as { ucan: string }
+    await a.peer.setProofs({ [started.ready.did]: [delegation.ucan] })
+    const viaRelay = `${relayAddr}/p2p-circuit/webrtc/p2p/${started.ready.peerId}`
+    // the reservation may still be under way when serve prints its addresses: retry the dial briefly
+    await expect.poll(async () => await a.peer.dial(viaRelay).then(() => true, (e: unknown) => String(e)), { timeout: 15_000 }).toBe(true)
+    await expect.poll(async () => (await a.peer.connections()).some((c) => c.peer === started.ready.peerId && c.webrtc && !c.limited), { timeout: 10_000 }).toBe(true)
+    // only the WebRTC connection is left for the invocation: no WebSockets connection to the provider
+    expect((await a.peer.connections()).filter((c) => c.peer === started.ready.peerId && !c.webrtc && !c.limited)).toEqual([])
+    await a.peer.waitForPeer(started.ready.did)
+    const rsc = await a.peer.moduleRsc()
+    const result = await a.peer.runWorkflow(await gpuChain(rsc, 20))
+    expect(result.status).toBe('completed')
+    expect(result.tasks.map((t) => t.out)).toEqual(['{"ok":21}', '{"ok":22}', '{"ok":23}'])
+    expect(result.tasks.map((t) => t.where)).toEqual(['local', 'peer', 'local'])
+    expect(result.tasks[1]!.iss).toBe(started.ready.did)
     await a.page.context().close()
   } finally {
     serve?.kill('SIGTERM')
