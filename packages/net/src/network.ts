@@ -39,6 +39,8 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 10_000
 const DEFAULT_FETCH_TIMEOUT_MS = 30_000
 /** Announcements claiming to stay valid longer than this from now are cut to it. */
 const MAX_ANNOUNCED_TTL_MS = 10 * 60_000
+/** Most peers whose capabilities are remembered at once. */
+const MAX_KNOWN_PEERS = 4096
 
 type Services = { identify: unknown, ping: unknown, pubsub: GossipSub, relay?: unknown }
 
@@ -479,6 +481,8 @@ class Network extends EventTarget {
     if (message.topic === CAPABILITIES_TOPIC) {
       const capabilities = this.decodeCapabilities(message)
       if (capabilities === undefined || capabilities.expires <= Date.now() || capabilities.peerId === this.peerId) return
+      // Bounded: a flood of peer ids cannot grow the table without limit.
+      if (!this.known.has(capabilities.peerId) && this.known.size >= MAX_KNOWN_PEERS) return
       this.known.set(capabilities.peerId, capabilities)
       this.dispatchEvent(new CustomEvent('peer:capabilities', { detail: capabilities }))
     } else if (message.topic === RECEIPTS_TOPIC) {
