@@ -431,7 +431,13 @@ export async function runCoreExport (
     throw classify(err, instance, budget, memoryLimit)
   }
   const result: CoreRunResult = { value: null }
-  if (budget !== undefined) result.fuelUsed = budget - fuelLeft(instance)
+  if (budget !== undefined) {
+    // Fuel is checked only at function entries, loop headers and host calls, so a call can finish
+    // a few straight-line segments past its budget: a negative counter after it means out of fuel.
+    const left = fuelLeft(instance)
+    if (left < 0n) throw new OutOfFuelError(budget, budget - left)
+    result.fuelUsed = budget - left
+  }
   if (sig.results.length === 1) result.value = fromWasmValue(raw, sig.results[0]!)
   else if (sig.results.length > 1) {
     const list = raw as unknown[]

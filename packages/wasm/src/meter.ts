@@ -2,25 +2,42 @@
  * Fuel metering and memory caps for core Wasm modules, by rewriting the binary.
  *
  * Fuel: every instruction of every function body is decoded. The body is cut into straight-line
- * segments; at the start of each, the rewriter inserts
- *   `global.get $fuel; i64.const cost; i64.sub; global.set $fuel;
- *    global.get $fuel; i64.const 0; i64.lt_s; if; unreachable; end`
- * where `cost` is the number of instructions of the segment (wasmtime's default costs: nop, drop,
- * block, loop, unreachable, return, else and end cost 0, and so do the exception-handling markers
- * try, try_table, catch, catch_all and delegate; everything else costs 1). `$fuel` is an appended
- * mutable i64 global exported as `__ipvm_fuel`: appending keeps every existing global index valid.
- * Running out leaves the global negative, which is how the host tells out-of-fuel from any other trap.
+ * segments, and each segment is charged its instruction count on entry (wasmtime's default costs:
+ * nop, drop, block, loop, unreachable, return, else and end cost 0, and so do the exception-handling
+ * markers try, try_table, catch, catch_all and delegate; everything else costs 1). `$fuel` is an
+ * appended mutable i64 global exported as `__ipvm_fuel`: appending keeps every existing global
+ * index valid.
+ *
+ * Charging is cheap and checking is rare. Inside a function the counter lives in an appended i64
+ * local (a register in hot loops): a charge is `local.get; i64.const cost; i64.sub; local.set`. It
+ * is loaded from the global at entry, spilled to it before every call, return, branch to the
+ * function's label and `unreachable`, and reloaded after every call. It is compared with zero only
+ * at function entry, at every loop header, and before calls that may reach the host (imported,
+ * indirect, by reference): every back edge passes a loop header and every recursion a function
+ * entry, so a runaway guest still stops, and between two checks there is at most straight-line code
+ * (bounded by the code size) and calls into checked functions. A failed check spills the (negative)
+ * counter, then traps. Functions that use exception handling keep the counter in the global (same
+ * charges and checks on `global.get`/`global.set`), so a handler sees what the callees spent.
+ *
+ * The contract for the host: a call (or trap) that leaves the counter negative ran out of fuel,
+ * including a call that returned normally a few segments past its budget; budget minus counter is
+ * the fuel used. A completed call is charged exactly its executed instruction count. A trap other
+ * than the fuel check may find the global behind the local (not spilled since the last call), so
+ * a guest that overdraws and then hits, say, an out-of-bounds load in the same stretch is reported
+ * as that trap; every outcome is still a function of module, arguments and budget alone.
  *
  * Where segments start: function entry; after `loop` and `if` (branch targets / conditional entry);
- * after `else`, `catch`, `catch_all`, `delegate` and every non-final `end` (branch targets and
- * merge points); after the conditional branches `br_if`, `br_on_null`, `br_on_non_null`. After the
- * unconditional transfers (`br`, `br_table`, `return`, `unreachable`, `throw`, `rethrow`,
- * `throw_ref`, `return_call*`) the code is dead until the next structural marker, so it is not
- * charged. `block`, `try` and `try_table` do not start a segment: their body is entered only by
- * falling through. Calls do not end a segment: a segment is paid in full on entry, so a completed
- * call is charged exactly its executed instruction count. The one inexactness: when a callee throws
- * an exception that this function catches, the remainder of the calling segment was already paid
- * (still deterministic, never undercharged).
+ * after `else`, `catch`, `catch_all`, `delegate` and the `end` of an `if`, `try`, `try_table`, or of
+ * a `block` that some branch targets (merge points) — the end of a `loop` or of an untargeted
+ * `block` is reached only by falling through, so its code continues the segment; after the
+ * conditional branches `br_if`, `br_on_null`, `br_on_non_null`. After the unconditional transfers
+ * (`br`, `br_table`, `return`, `unreachable`, `throw`, `rethrow`, `throw_ref`, `return_call*`) the
+ * code is dead until the next structural marker, so it is not charged. `block`, `try` and
+ * `try_table` do not start a segment: their body is entered only by falling through. Calls do not
+ * end a segment: a segment is paid in full on entry, so a completed call is charged exactly its
+ * executed instruction count. The one inexactness: when a callee throws an exception that this
+ * function catches, the remainder of the calling segment was already paid (still deterministic,
+ * never undercharged).
  *
  * Memory: the limits of every defined and imported memory get `max = min(max, cap)`; a minimum
  * above the cap is an {@link OutOfMemoryError}. Each `memory.grow` is followed by code that sets the
@@ -82,7 +99,9 @@ export interface InstrumentOptions {
 }
 
 // Section ids, and their required order (custom sections, id 0, may sit anywhere).
+const SEC_TYPE = 1
 const SEC_IMPORT = 2
+const SEC_FUNCTION = 3
 const SEC_MEMORY = 5
 const SEC_GLOBAL = 6
 const SEC_EXPORT = 7
@@ -104,6 +123,11 @@ const EDIT_CHARGE = 1
 const EDIT_OOM32 = 2
 const EDIT_OOM64 = 3
 const EDIT_GLOBAL = 4 // replace a global index immediate (arg: the new index)
+const EDIT_ENTRY = 5 // function entry: load the fuel, charge the first segment (arg: cost), check
+const EDIT_LOOP = 6 // loop header: charge the loop's first segment (arg: cost), check
+const EDIT_CALL = 7 // before a call: spill the fuel local; arg 1: check (callee has no entry check)
+const EDIT_RELOAD = 8 // after a call: reload the fuel local from the global
+const EDIT_SPILL = 9 // before a return or trap: spill the fuel local to the global
 
 /** Growable (offset, kind, arg) triples, reused across calls: instrument() is synchronous. */
 let edits = new Int32Array(3 * 4096)
@@ -119,19 +143,6 @@ function pushEdit (at: number, kind: number, arg: number): number {
   edits[i + 1] = kind
   edits[i + 2] = arg
   return i
-}
-
-function ulebLength (n: number): number {
-  let len = 1
-  while (n >= 0x80) { n = Math.floor(n / 128); len++ }
-  return len
-}
-
-function slebLength (n: number): number {
-  // Non-negative only: costs and global indexes.
-  let len = 1
-  while (n >= 0x40) { n = Math.floor(n / 128); len++ }
-  return len
 }
 
 function writeSleb (w: ByteWriter, n: number): void {
@@ -230,8 +241,12 @@ interface ModulePlan {
   oomGlobal: number
   scratch32: number
   scratch64: number
-  chargePrefix: Uint8Array
-  chargeSuffix: Uint8Array
+  /** Imported functions come first in the function index space: calls to them are checked. */
+  importedFuncs: number
+  /** Per defined function: its parameter count (undefined: unknown, the fuel stays in the global). */
+  funcParams: Array<number | undefined>
+  /** The fuel global's index, encoded. */
+  F: Uint8Array
   oom32: Uint8Array
   oom64: Uint8Array
 }
@@ -268,6 +283,11 @@ export function instrument (bytes: Uint8Array, options: InstrumentOptions = {}):
     }
   }
   const memory64: boolean[] = []
+  let importedFuncs = 0
+  // Parameter count of each function type, and the type of each defined function: the fuel local
+  // goes after the parameters and declared locals. Undefined when a type is not a plain func type.
+  let typeParams: number[] | undefined = []
+  let funcTypes: number[] = []
   let importedGlobals = 0
   let definedGlobals = 0
   let lastRank = 0
@@ -283,13 +303,27 @@ export function instrument (bytes: Uint8Array, options: InstrumentOptions = {}):
       for (let n = r.u32(); n > 0; n--) {
         r.name(); r.name()
         const kind = r.u8()
-        if (kind === 0x00) r.u32()
+        if (kind === 0x00) { r.u32(); importedFuncs++ }
         else if (kind === 0x01) { skipValType(r); readLimits(r, 'table') }
         else if (kind === 0x02) memory64.push((readLimits(r, 'memory').flags & 0x04) !== 0)
         else if (kind === 0x03) { skipValType(r); r.u8(); importedGlobals++ }
         else if (kind === 0x04) { r.u8(); r.u32() }
         else r.fail(`unknown import kind ${kind}`)
       }
+    } else if (s.id === SEC_TYPE && fuel) {
+      const r = new ByteReader(bytes, s.start, s.end)
+      const params: number[] = []
+      typeParams = params
+      for (let n = r.u32(); n > 0; n--) {
+        if (r.u8() !== 0x60) { typeParams = undefined; break } // GC type forms: keep the fuel in the global
+        const count = r.u32()
+        for (let k = 0; k < count; k++) skipValType(r)
+        for (let k = r.u32(); k > 0; k--) skipValType(r)
+        params.push(count)
+      }
+    } else if (s.id === SEC_FUNCTION && fuel) {
+      const r = new ByteReader(bytes, s.start, s.end)
+      funcTypes = Array.from({ length: r.u32() }, () => r.u32())
     } else if (s.id === SEC_MEMORY) {
       const r = new ByteReader(bytes, s.start, s.end)
       for (let n = r.u32(); n > 0; n--) memory64.push((readLimits(r, 'memory').flags & 0x04) !== 0)
@@ -326,8 +360,9 @@ export function instrument (bytes: Uint8Array, options: InstrumentOptions = {}):
     oomGlobal,
     scratch32,
     scratch64,
-    chargePrefix: concat([0x23], F, [0x42]),
-    chargeSuffix: concat([0x7d, 0x24], F, [0x23], F, [0x42, 0x00, 0x53, 0x04, 0x40, 0x00, 0x0b]),
+    importedFuncs,
+    funcParams: funcTypes.map((t) => typeParams?.[t]),
+    F,
     // After memory.grow: scratch = r; oom |= (r == -1); leave r on the stack.
     oom32: concat([0x24], S, [0x23], S, [0x23], S, [0x41, 0x7f, 0x46, 0x23], O, [0x72, 0x24], O),
     oom64: concat([0x24], S64, [0x23], S64, [0x23], S64, [0x42, 0x7f, 0x51, 0x23], O, [0x72, 0x24], O)
@@ -558,74 +593,158 @@ function rewriteCustom (content: Uint8Array, plan: ModulePlan): Uint8Array {
   }
 }
 
+/** Most locals a function may have (the JS API's limit); above it the fuel stays in the global. */
+const MAX_LOCALS = 50000
+/** Scratch writer for one function body at a time (instrument() is synchronous). */
+let bodyWriter = new ByteWriter(1 << 16)
+
 function rewriteCode (r: ByteReader, plan: ModulePlan): Uint8Array {
   const bytes = r.bytes
   const w = new ByteWriter(Math.ceil(r.remaining * 1.5) + 16)
   const count = r.u32()
   w.u32(count)
+  const F = plan.F
   for (let f = 0; f < count; f++) {
     const size = r.u32()
     const bodyStart = r.pos
     const bodyEnd = bodyStart + size
     if (bodyEnd > r.end) r.fail('function body runs past the code section')
     const body = new ByteReader(bytes, bodyStart, bodyEnd)
-    for (let n = body.u32(); n > 0; n--) { body.u32(); skipValType(body) }
+    const groups = body.u32()
+    const groupsEnd = body.pos
+    let locals = plan.funcParams[f] ?? NaN
+    for (let n = groups; n > 0; n--) { locals += body.u32(); skipValType(body) }
+    const localsEnd = body.pos
     editCount = 0
-    const extra = scanBody(body, plan)
-    w.u32(size + extra)
-    let copyFrom = bodyStart
+    const eh = scanBody(body, plan)
+    // Local mode: the fuel lives in an appended i64 local (a register in hot loops), spilled to the
+    // global around calls and at exits. Functions with exception handling keep it in the global.
+    const local = plan.fuel && !eh && locals + 1 <= MAX_LOCALS
+    const fw = bodyWriter
+    fw.length = 0
+    let L: Uint8Array = new Uint8Array(0)
+    if (local) {
+      L = uleb(locals)
+      fw.u32(groups + 1)
+      fw.bytes(bytes.subarray(groupsEnd, localsEnd))
+      fw.u8(0x01).u8(0x7e)
+    } else fw.bytes(bytes.subarray(bodyStart, localsEnd))
+    const check = (spill: boolean): void => {
+      // i64.const 0; i64.lt_s; if; [local.get L; global.set F;] unreachable; end
+      fw.u8(0x42).u8(0x00).u8(0x53).u8(0x04).u8(0x40)
+      if (spill) fw.u8(0x20).bytes(L).u8(0x24).bytes(F)
+      fw.u8(0x00).u8(0x0b)
+    }
+    const sub = (cost: number): void => { fw.u8(0x42); writeSleb(fw, cost); fw.u8(0x7d) }
+    let copyFrom = localsEnd
     for (let e = 0; e < editCount; e++) {
       const i = 3 * e
       const kind = edits[i + 1]!
       if (kind === EDIT_NONE) continue
       const at = edits[i]!
-      w.bytes(bytes.subarray(copyFrom, at))
+      const arg = edits[i + 2]!
+      fw.bytes(bytes.subarray(copyFrom, at))
       copyFrom = at
-      if (kind === EDIT_GLOBAL) {
-        w.u32(edits[i + 2]!)
-        while ((bytes[copyFrom]! & 0x80) !== 0) copyFrom++
-        copyFrom++
-      } else if (kind === EDIT_CHARGE) {
-        w.bytes(plan.chargePrefix)
-        writeSleb(w, edits[i + 2]!)
-        w.bytes(plan.chargeSuffix)
-      } else if (kind === EDIT_OOM32) w.bytes(plan.oom32)
-      else w.bytes(plan.oom64)
+      switch (kind) {
+        case EDIT_GLOBAL:
+          fw.u32(arg)
+          while ((bytes[copyFrom]! & 0x80) !== 0) copyFrom++
+          copyFrom++
+          break
+        case EDIT_CHARGE:
+          if (local) { fw.u8(0x20).bytes(L); sub(arg); fw.u8(0x21).bytes(L) }
+          else { fw.u8(0x23).bytes(F); sub(arg); fw.u8(0x24).bytes(F) }
+          break
+        case EDIT_ENTRY:
+          fw.u8(0x23).bytes(F)
+          if (arg > 0) sub(arg)
+          if (local) fw.u8(0x22).bytes(L)
+          else if (arg > 0) fw.u8(0x24).bytes(F).u8(0x23).bytes(F)
+          check(local)
+          break
+        case EDIT_LOOP:
+          if (local) {
+            fw.u8(0x20).bytes(L)
+            if (arg > 0) { sub(arg); fw.u8(0x22).bytes(L) }
+          } else {
+            fw.u8(0x23).bytes(F)
+            if (arg > 0) { sub(arg); fw.u8(0x24).bytes(F).u8(0x23).bytes(F) }
+          }
+          check(local)
+          break
+        case EDIT_CALL:
+          if (local) fw.u8(0x20).bytes(L).u8(0x24).bytes(F)
+          if (arg !== 0) { fw.u8(0x23).bytes(F); check(false) }
+          break
+        case EDIT_RELOAD:
+          if (local) fw.u8(0x23).bytes(F).u8(0x21).bytes(L)
+          break
+        case EDIT_SPILL:
+          if (local) fw.u8(0x20).bytes(L).u8(0x24).bytes(F)
+          break
+        case EDIT_OOM32: fw.bytes(plan.oom32); break
+        default: fw.bytes(plan.oom64)
+      }
     }
-    w.bytes(bytes.subarray(copyFrom, bodyEnd))
+    fw.bytes(bytes.subarray(copyFrom, bodyEnd))
+    w.u32(fw.length)
+    w.bytes(fw.finish())
+    bodyWriter = fw
     r.pos = bodyEnd
   }
   if (!r.done) r.fail('trailing bytes after the last function body')
   return w.finish()
 }
 
+// Kinds of open constructs, for deciding whether an `end` starts a new segment.
+const K_BLOCK = 0
+const K_LOOP = 1
+const K_OTHER = 2 // if, try, try_table: their end is a merge point
+let kinds = new Uint8Array(256)
+let targeted = new Uint8Array(256)
+
 /**
- * Decodes one function body's instructions (from `r.pos` to `r.end`), records the edits and
- * returns how many bytes they add.
+ * Decodes one function body's instructions (from `r.pos` to `r.end`) and records the edits.
+ * Returns whether the body uses exception handling (then the fuel is not cached in a local).
  */
-function scanBody (r: ByteReader, plan: ModulePlan): number {
+function scanBody (r: ByteReader, plan: ModulePlan): boolean {
   const fuel = plan.fuel
   const capped = plan.capPages !== undefined
-  const chargeFixed = plan.chargePrefix.byteLength + plan.chargeSuffix.byteLength
-  let extra = 0
+  let eh = false
   let depth = 0
   let cost = 0
   let live = true
   // Index of the current segment's charge edit (patched when the segment closes), or -1.
-  let charge = fuel ? pushEdit(r.pos, EDIT_CHARGE, 0) : -1
+  let charge = fuel ? pushEdit(r.pos, EDIT_ENTRY, 0) : -1
 
   // Ends the current segment; the next one starts at r.pos (live, or dead code after a jump).
-  const split = (nextLive: boolean): void => {
+  // `loop` starts a segment that is checked (and so kept even when it costs nothing).
+  const split = (nextLive: boolean, kind = EDIT_CHARGE): void => {
     if (!fuel) return
-    if (live && cost > 0) {
-      edits[charge + 2] = cost
-      extra += chargeFixed + slebLength(cost)
-    } else {
-      edits[charge + 1] = EDIT_NONE
-    }
+    if (edits[charge + 1] !== EDIT_CHARGE || (live && cost > 0)) edits[charge + 2] = cost
+    else edits[charge + 1] = EDIT_NONE
     cost = 0
     live = nextLive
-    charge = pushEdit(r.pos, EDIT_CHARGE, 0)
+    charge = pushEdit(r.pos, kind, 0)
+  }
+  const open = (kind: number): void => {
+    if (depth === kinds.length) {
+      const k = new Uint8Array(depth * 2); k.set(kinds); kinds = k
+      const t = new Uint8Array(depth * 2); t.set(targeted); targeted = t
+    }
+    kinds[depth] = kind
+    targeted[depth] = 0
+    depth++
+  }
+  // A branch to `label`: marks the construct targeted; to the function's own label it is a return.
+  const branch = (label: number, at: number): void => {
+    if (label < depth) targeted[depth - 1 - label] = 1
+    else if (fuel && !(edits[3 * editCount - 3] === at && edits[3 * editCount - 2] === EDIT_SPILL)) pushEdit(at, EDIT_SPILL, 0)
+  }
+  const call = (at: number, checked: boolean, returns: boolean): void => {
+    if (!fuel) return
+    pushEdit(at, EDIT_CALL, checked ? 1 : 0)
+    if (returns) pushEdit(r.pos, EDIT_RELOAD, 0)
   }
 
   for (;;) {
@@ -633,52 +752,81 @@ function scanBody (r: ByteReader, plan: ModulePlan): number {
     const op = r.u8()
     cost += COST[op]!
     switch (op) {
-      case 0x00: case 0x0f: case 0x0a: // unreachable, return, throw_ref
+      case 0x00: case 0x0f: // unreachable, return
+        if (fuel) pushEdit(at, EDIT_SPILL, 0)
         split(false); break
+      case 0x0a: // throw_ref
+        eh = true; split(false); break
       case 0x01: case 0x1a: case 0x1b: // nop, drop, select
         break
-      case 0x02: case 0x06: // block, try
-        skipBlockType(r); depth++; break
-      case 0x03: case 0x04: // loop, if
-        skipBlockType(r); depth++; split(true); break
-      case 0x05: case 0x19: // else, catch_all
+      case 0x02: // block
+        skipBlockType(r); open(K_BLOCK); break
+      case 0x06: // try
+        eh = true; skipBlockType(r); open(K_OTHER); break
+      case 0x03: // loop
+        skipBlockType(r); open(K_LOOP); split(true, EDIT_LOOP); break
+      case 0x04: // if
+        skipBlockType(r); open(K_OTHER); split(true); break
+      case 0x05: // else
         split(true); break
+      case 0x19: // catch_all
+        eh = true; split(true); break
       case 0x07: // catch tag
-        r.u32(); split(true); break
-      case 0x08: case 0x09: case 0x0c: // throw tag, rethrow depth, br depth
-        r.u32(); split(false); break
-      case 0x0b: // end
+        eh = true; r.u32(); split(true); break
+      case 0x08: case 0x09: // throw tag, rethrow depth
+        eh = true; r.u32(); split(false); break
+      case 0x0c: // br depth
+        branch(r.u32(), at); split(false); break
+      case 0x0b: { // end
         if (depth === 0) {
+          if (fuel) pushEdit(at, EDIT_SPILL, 0)
           split(false)
           if (!r.done) r.fail('bytes after the end of a function body')
           // The last opened segment (after the final end) is empty.
           if (fuel) edits[charge + 1] = EDIT_NONE
-          return extra
+          return eh
         }
         depth--
+        // The end of a loop, or of a block no branch targets, is reached only by falling through:
+        // the code after it belongs to the same segment.
+        const kind = kinds[depth]!
+        if (kind === K_LOOP || (kind === K_BLOCK && targeted[depth] === 0)) break
         split(true)
         break
+      }
       case 0x0d: case 0xd5: case 0xd6: // br_if, br_on_null, br_on_non_null
-        r.u32(); split(true); break
+        branch(r.u32(), at); split(true); break
       case 0x0e: { // br_table
-        for (let n = r.u32(); n >= 0; n--) r.u32()
+        for (let n = r.u32(); n >= 0; n--) branch(r.u32(), at)
         split(false)
         break
       }
-      case 0x10: case 0x14: // call, call_ref
-        r.u32(); break
+      case 0x10: { // call
+        const index = r.u32()
+        call(at, index < plan.importedFuncs, true)
+        break
+      }
+      case 0x14: // call_ref
+        r.u32(); call(at, true, true); break
       case 0x11: // call_indirect type table
-        r.u32(); r.u32(); break
-      case 0x12: case 0x15: // return_call, return_call_ref
-        r.u32(); split(false); break
+        r.u32(); r.u32(); call(at, true, true); break
+      case 0x12: { // return_call
+        const index = r.u32()
+        call(at, index < plan.importedFuncs, false)
+        split(false)
+        break
+      }
+      case 0x15: // return_call_ref
+        r.u32(); call(at, true, false); split(false); break
       case 0x13: // return_call_indirect
-        r.u32(); r.u32(); split(false); break
+        r.u32(); r.u32(); call(at, true, false); split(false); break
       case 0x18: // delegate: ends the try
-        r.u32(); depth--; split(true); break
+        eh = true; r.u32(); depth--; split(true); break
       case 0x1c: // select with types
         for (let n = r.u32(); n > 0; n--) skipValType(r)
         break
       case 0x1f: { // try_table
+        eh = true
         skipBlockType(r)
         for (let n = r.u32(); n > 0; n--) {
           const kind = r.u8()
@@ -686,7 +834,9 @@ function scanBody (r: ByteReader, plan: ModulePlan): number {
           if (kind < 2) r.u32() // tag
           r.u32() // label
         }
-        depth++
+        // Its catch clauses may branch to any enclosing label: none of them is a plain fall-through.
+        targeted.fill(1, 0, depth)
+        open(K_OTHER)
         break
       }
       case 0x20: case 0x21: case 0x22: case 0x25: case 0x26: // locals, table.get/set
@@ -696,7 +846,6 @@ function scanBody (r: ByteReader, plan: ModulePlan): number {
         const index = r.u32()
         if (plan.shift !== 0 && index >= plan.importedGlobals) {
           pushEdit(from, EDIT_GLOBAL, index + plan.shift)
-          extra += ulebLength(index + plan.shift) - (r.pos - from)
         }
         break
       }
@@ -709,7 +858,6 @@ function scanBody (r: ByteReader, plan: ModulePlan): number {
           if (is64 === undefined) r.fail(`memory.grow of unknown memory ${memory}`)
           const edit = is64 ? EDIT_OOM64 : EDIT_OOM32
           pushEdit(r.pos, edit, 0)
-          extra += (is64 ? plan.oom64 : plan.oom32).byteLength
         }
         break
       }

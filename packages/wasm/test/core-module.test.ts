@@ -85,6 +85,23 @@ describe('fuel', () => {
     expect(err).toBeInstanceOf(OutOfFuelError)
   })
 
+  test('a call that finishes past its budget is out of fuel, charged every op it ran', async () => {
+    // Fuel is compared only at function entries, loop headers and host calls: here the entry
+    // (local.get, if: 2) passes on a budget of 2, the then-branch (3 ops) overdraws, and the call
+    // returns with the counter at -3. That is an OutOfFuelError, not a result.
+    const p = await prepareCoreModule(await wat(`(module (func (export "g") (param i32) (result i32)
+      (if (result i32) (local.get 0) (then (i32.mul (i32.const 6) (i32.const 7))) (else (i32.const 0)))))`), { fuel: 1n })
+    expect(await runCoreExport(p.module, p.info, 'g', [1], { fuel: 5 })).toEqual({ value: 42, fuelUsed: 5n })
+    for (const fuel of [2, 3, 4]) {
+      const err = await failure(runCoreExport(p.module, p.info, 'g', [1], { fuel }))
+      expect(err).toBeInstanceOf(OutOfFuelError)
+      expect(err.details).toEqual({ limit: BigInt(fuel), used: 5n })
+    }
+    const err = await failure(runCoreExport(p.module, p.info, 'g', [1], { fuel: 1 })) // the entry check traps
+    expect(err).toBeInstanceOf(OutOfFuelError)
+    expect(err.details).toEqual({ limit: 1n, used: 2n })
+  })
+
   test('a loop uses 9n + 5, and the boundary is exact', async () => {
     const p = await prepared()
     for (const n of [0, 1, 10, 1000]) {

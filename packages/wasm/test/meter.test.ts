@@ -435,9 +435,13 @@ describe('instrument: typed function references', () => {
     // wabt 1.0.39 does not know br_on_null, and Node 20's engine not typed function references:
     // there, this checks that decoding gets through; Chromium also validates and runs it.
     const out = instrument(bytes, { fuel: true })
-    // Four charges of 16 bytes (f0 entry; f1 entry, after br_on_null, after the block's end).
+    // The fuel is cached in an appended i64 local (local 0 here): per body, one more local group
+    // (2 bytes), an entry that loads, charges, checks and spills on the trap path (18 bytes) and a
+    // spill before the final end (4). f1 also has: a charge after br_on_null (7); around call_ref a
+    // spill, a check (callee may be a host function) and a reload (4 + 9 + 4); a spill before
+    // return (4); a charge after the targeted block's end (7). f0: 24 bytes; f1: 59.
     expect(readSections(out).find((s) => s.id === 10)!.content.byteLength)
-      .toBe(readSections(bytes).find((s) => s.id === 10)!.content.byteLength + 4 * 16)
+      .toBe(readSections(bytes).find((s) => s.id === 10)!.content.byteLength + 24 + 59)
     if (WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>)) {
       expect(WebAssembly.validate(out as Uint8Array<ArrayBuffer>)).toBe(true)
       const instance = await instantiate(out, {})
@@ -515,5 +519,59 @@ describe('instrument: speed-sensitive shape', () => {
     const a = await instantiate(bytes, {})
     const b = await instantiate(out, {})
     for (const i of [0, 17, 299]) expect(call(b.exports, `f${i}`, 1000)).toBe(call(a.exports, `f${i}`, 1000))
+  })
+})
+
+describe('instrument: where fuel is checked', () => {
+  // The counter is charged at every segment but compared only at function entries, loop headers
+  // and calls that may reach the host; in between it lives in a function-local i64.
+  test('a call can finish past its budget: the counter is then negative by exactly the overdraft', async () => {
+    // entry: local.get, if (2); then: i32.const, i32.const, i32.mul (3); else: i32.const (1)
+    const bytes = await wat(`(module (func (export "g") (param i32) (result i32)
+      (if (result i32) (local.get 0) (then (i32.mul (i32.const 6) (i32.const 7))) (else (i32.const 0)))))`)
+    const instance = await instantiate(instrument(bytes, { fuel: true }), {})
+    const g = instance.exports['g'] as (x: number) => number
+    setFuel(instance, 2n)
+    expect(g(1)).toBe(42)
+    expect(fuelLeft(instance)).toBe(-3n)
+    setFuel(instance, 5n)
+    expect(g(1)).toBe(42)
+    expect(fuelLeft(instance)).toBe(0n)
+    setFuel(instance, 1n)
+    expect(() => g(1)).toThrow(WebAssembly.RuntimeError) // the entry check
+    expect(fuelLeft(instance)).toBe(-1n)
+  })
+
+  test('a host import is not called once the fuel is gone', async () => {
+    // entry: local.get, i32.const, if (3); then: i32.const, i32.const, i32.add (3); after: call (1)
+    const bytes = await wat(`(module (import "env" "log" (func $log))
+      (func (export "f") (param i32) (drop (local.get 0))
+        (if (i32.const 1) (then (drop (i32.add (i32.const 1) (i32.const 2)))))
+        (call $log)))`)
+    let calls = 0
+    const instance = await instantiate(instrument(bytes, { fuel: true }), { env: { log: () => { calls++ } } })
+    const f = instance.exports['f'] as (x: number) => void
+    setFuel(instance, 3n)
+    expect(() => f(0)).toThrow(WebAssembly.RuntimeError)
+    expect(calls).toBe(0)
+    expect(fuelLeft(instance)).toBe(-4n)
+    setFuel(instance, 7n)
+    f(0)
+    expect(calls).toBe(1)
+    expect(fuelLeft(instance)).toBe(0n)
+  })
+
+  test('functions with exception handling keep the fuel in the global; a catch sees what callees spent', async () => {
+    // h: try, local.get, call, i32.const (3, paid on entry); mid: local.get, call (2);
+    // thrower: local.get, throw (2); h's catch: i32.const, i32.add (2). 9 in all.
+    const bytes = await wat(`(module (tag $e (param i32))
+      (func $thrower (param i32) (throw $e (local.get 0)))
+      (func $mid (param i32) (call $thrower (local.get 0)))
+      (func (export "h") (param i32) (result i32)
+        (try (result i32) (do (call $mid (local.get 0)) (i32.const 0)) (catch $e (i32.add (i32.const 1))))))`)
+    const instance = await instantiate(instrument(bytes, { fuel: true }), {})
+    setFuel(instance, 100n)
+    expect((instance.exports['h'] as (x: number) => number)(5)).toBe(6)
+    expect(fuelLeft(instance)).toBe(91n)
   })
 })

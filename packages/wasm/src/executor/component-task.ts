@@ -57,6 +57,9 @@ export async function runComponentTask (job: ComponentTaskJob): Promise<TaskJobR
   const used = (): bigint => metered.reduce((sum, core) => sum + (budget! - fuelLeft(core)), startUsed)
   try {
     const value = callIpld(instance, job.func, job.args)
+    // Fuel is checked only at function entries, loop headers and host calls: a call can finish a
+    // few straight-line segments past its budget, and that is out of fuel too.
+    if (budget !== undefined && metered.some((core) => fuelLeft(core) < 0n)) throw new OutOfFuelError(budget, used())
     const result: TaskJobResult = { value, logs }
     if (budget !== undefined) result.fuelUsed = used()
     return result
