@@ -23,8 +23,12 @@ export function invokeHandler (ipvm: Ipvm, auth: Auth, options: ProviderOptions 
   return async (request: InvokeRequest, context): Promise<Receipt> => {
     const peer = context.peer.toString()
     let task: Task
+    let caps: { fuel?: number | bigint, memory?: number | bigint }
     try {
-      task = (await auth.verifyInvocation(request.signed, { signal: context.signal })).invocation.task
+      const verified = await auth.verifyInvocation(request.signed, { signal: context.signal })
+      task = verified.invocation.task
+      // The delegation's caveats bound the run even where the task states no limit.
+      caps = verified.limits
     } catch (err) {
       const { name, code, message } = serializeError(err)
       options.onEvent?.({ type: 'invoke:refused', peer, error: { name, code, message } })
@@ -34,6 +38,7 @@ export function invokeHandler (ipvm: Ipvm, auth: Auth, options: ProviderOptions 
     const run = ipvm.run({ tasks: [taskToIpld(task)] }, {
       signal: context.signal,
       placement: 'local',
+      caps,
       awaited: request.awaited,
       onProgress: (event) => { if (event.type === 'task:started') context.progress({ type: 'invoke:started' }) }
     })

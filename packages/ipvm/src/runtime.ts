@@ -41,6 +41,8 @@ export interface RunOptions {
   force?: boolean
   /** Where tasks run: `auto` (default: local first), `local` only, or `remote` when a peer can. */
   placement?: PlacementMode
+  /** Caps on every task's fuel and memory (bytes), e.g. a delegation's caveats. */
+  caps?: { fuel?: number | bigint, memory?: number | bigint }
   /**
    * Results of instructions the workflow awaits but that have no receipt here: what an invoker sends
    * along with a delegated task. Receipts in the store take precedence.
@@ -166,7 +168,8 @@ class IpvmNode implements Ipvm {
           force: options.force === true,
           channel,
           ...(options.awaited === undefined ? {} : { awaited: options.awaited }),
-          ...(options.placement === undefined ? {} : { placement: options.placement })
+          ...(options.placement === undefined ? {} : { placement: options.placement }),
+          ...(options.caps === undefined ? {} : { caps: options.caps })
         })
       } catch (err) {
         if (signal.aborted && !(err instanceof AbortError)) throw new AbortError(undefined, { cause: String(signal.reason) })

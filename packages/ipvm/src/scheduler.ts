@@ -192,6 +192,8 @@ export interface ScheduleOptions {
   channel: EventChannel
   /** Where tasks run: `auto` (default), `local` only, or `remote` when a peer can. */
   placement?: PlacementMode
+  /** Caps on every task's limits (a provider applies its delegation's caveats this way). */
+  caps?: { fuel?: number | bigint, memory?: number | bigint }
   /** Results of awaited instructions supplied by the caller (an invoker sends them with a delegated task). */
   awaited?: ReadonlyArray<{ instruction: CID, out: Result, receiptCid?: CID }>
 }
@@ -401,6 +403,10 @@ export async function schedule (workflow: ParsedWorkflow, plan: Plan, services: 
     channel.push({ type: 'task:started', index, instruction: entry.instruction, label: labels[index]!, where: 'local' })
     try {
       const limits = limitsFromMeta(task.meta)
+      // Caps never raise a task's own limits, and apply when the task states none.
+      const caps = options.caps
+      if (caps?.fuel !== undefined) limits.fuel = limits.fuel === undefined || limits.fuel > BigInt(caps.fuel) ? BigInt(caps.fuel) : limits.fuel
+      if (caps?.memory !== undefined) limits.memoryBytes = Math.min(limits.memoryBytes ?? Number.MAX_SAFE_INTEGER, Number(caps.memory))
       const result = await services.executor.run({ module, bytes, func, args, limits }, { signal })
       for (const message of result.logs ?? []) channel.push({ type: 'task:log', index, instruction: entry.instruction, label: labels[index]!, message })
       const value = await externalize(result.value, services, signal)

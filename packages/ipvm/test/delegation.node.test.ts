@@ -66,6 +66,21 @@ describe('delegation over libp2p (Node ↔ Node, TCP)', () => {
     expect(again.tasks[1]!.receiptCid.toString()).toBe(result.tasks[1]!.receiptCid.toString())
   })
 
+  it("the delegation's fuel caveat bounds the delegated task even when the task states no fuel", async () => {
+    const b = await node({ remote: { affinities: { gpu: true } } })
+    const aSigner = await generateIdentity()
+    const ucan = await delegate({ issuer: b.signer, audience: aSigner.did, capabilities: [ipvmCapability(b.signer.did, 'wasm/run')], caveats: { fuel: 3 }, lifetime: 600 })
+    const a = await node({ signer: aSigner, remote: { proofs: { [b.signer.did]: [ucan.jwt] } } })
+    await a.network.dial(b.network.multiaddrs()[0]!)
+    await until(() => a.network.peers().some((p) => p.did === b.signer.did), 'capabilities')
+    const rsc = `ipfs://${(await a.ipvm.add(componentBytes())).toString()}`
+    const task = await wasmTask({ rsc, func: 'add-one', args: [1], meta: { affinity: { gpu: true } } })
+    const result = await a.ipvm.run(toDagJson({ tasks: [taskToIpld(task.task)] })).result
+    expect(result.tasks[0]!.where).toBe('peer')
+    expect(result.tasks[0]!.error).toMatchObject({ name: 'OutOfFuelError' })
+    expect(result.tasks[0]!.receipt.iss).toBe(b.signer.did)
+  })
+
   it('a provider refuses an invocation without a delegation; a required affinity then fails with the typed reason', async () => {
     const providerEvents: ProviderEvent[] = []
     const b = await node({ remote: { affinities: { gpu: true } }, onProviderEvent: (e) => providerEvents.push(e) })

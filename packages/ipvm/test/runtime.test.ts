@@ -119,6 +119,14 @@ describe('createIpvm().run', () => {
     await ipvm.stop()
   })
 
+  it('run caps bound every task, also those that state no limit', async () => {
+    const { ipvm, rsc } = await testNode()
+    const spin = await wasmTask({ rsc, func: 'spin', args: [0] })
+    const result = await ipvm.run(workflowOf(spin), { caps: { fuel: 5_000 } }).result
+    expect(result.tasks[0]!.error).toMatchObject({ name: 'OutOfFuelError' })
+    await ipvm.stop()
+  })
+
   it('external awaits resolve from the store, or fail with a clear error when there is no receipt', async () => {
     const { ipvm, rsc } = await testNode()
     const partOne = await wasmTask({ rsc, func: 'add_one', args: [1] })
