@@ -14,6 +14,8 @@ export interface DagNode {
   /** Short instruction CID. */
   cid?: string
   hasOutput: boolean
+  /** The peer that ran this step, when one did (the node is drawn as remote). */
+  peer?: string
 }
 
 const SVG = 'http://www.w3.org/2000/svg'
@@ -54,8 +56,9 @@ export function renderDag (svg: SVGSVGElement, source: DagNode, nodes: DagNode[]
       children.push(el('line', { x1: x - GAP, y1: y + H / 2, x2: x - 2, y2: y + H / 2, class: from, 'marker-end': 'url(#arrow)' }))
     }
     const step = i - 1
-    const g = el('g', { class: `node ${node.state}${node.hasOutput ? ' openable' : ''}${selected === step && i > 0 ? ' selected' : ''}`, transform: `translate(${x} ${y})` })
+    const g = el('g', { class: `node ${node.state}${node.hasOutput ? ' openable' : ''}${selected === step && i > 0 ? ' selected' : ''}${node.peer === undefined ? '' : ' remote'}`, transform: `translate(${x} ${y})` })
     g.dataset.state = node.state
+    if (node.peer !== undefined) g.dataset.peer = node.peer
     if (i === 0) g.dataset.source = ''
     else g.dataset.index = String(step)
     if (node.tooltip !== undefined) g.append(el('title', {}, node.tooltip))

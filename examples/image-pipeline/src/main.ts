@@ -2,11 +2,14 @@
  * The image-pipeline page: pick an image, compose steps, run them as an ipvm workflow and watch each
  * step run or replay from its receipt. Plain DOM; the workflow itself is built in pipeline.ts.
  */
+import { loadOrCreateIdentity, type Signer } from '@ipvm/auth'
+import type { IpvmNetwork } from '@ipvm/net'
 import { type CID, createIpvm, type Ipvm, type RunEvent, type TaskOutcome } from 'ipvm'
 import { componentBytes } from '../../functions/dist/index.js'
 import { type DagNode, renderDag } from './dag.js'
 import { formatBytes, outputBytes, pngSize, pngUrl, toPng } from './images.js'
-import { buildPipeline, centreBox, describeStep, type PresetName, preset, type Step, type StepOp } from './pipeline.js'
+import { createPeerPanel, shortId } from './peers.js'
+import { buildPipeline, centreBox, describeStep, type Placement, type PresetName, preset, type Step, type StepOp } from './pipeline.js'
 import { loadRows, type ReceiptRow, renderRows, saveRows, short, storageLine } from './receipts.js'
 
 const LOCATION = 'ipvm-image-pipeline'
@@ -49,10 +52,47 @@ let selected: number | undefined
 let busy = false
 let rows: ReceiptRow[] = loadRows()
 
+// --- peers --------------------------------------------------------------------------------------
+
+const peerPanel = createPeerPanel({
+  ipvm: () => ipvm,
+  signer: async () => identity,
+  attach: async (next, shared) => {
+    // The node is rebuilt on the network (same stores and identity): content then also moves over bitswap.
+    while (busy) await new Promise((resolve) => setTimeout(resolve, 100))
+    busy = true
+    updateButtons()
+    try {
+      await ipvm?.stop()
+      ipvm = undefined
+      network = next
+      proofs = shared
+      await startIpvm()
+    } finally {
+      busy = false
+      updateButtons()
+    }
+  }
+})
+document.querySelector('#receipts-heading')?.closest('section')?.before(peerPanel.element)
+
+const PLACEMENTS: Array<[Placement, string]> = [['auto', 'placement decides'], ['peer', 'on a peer'], ['gpu', 'needs a GPU']]
+
 // --- startup ------------------------------------------------------------------------------------
 
+let identity: Signer | undefined
+let network: IpvmNetwork | undefined
+let proofs: Record<string, string[]> = {}
+
 async function startIpvm (): Promise<void> {
-  ipvm = await createIpvm({ location: LOCATION, outputThreshold: OUTPUT_THRESHOLD })
+  // The same persisted identity createIpvm would load (`<location>-keys`): the peer panel delegates with it.
+  identity ??= await loadOrCreateIdentity({ location: `${LOCATION}-keys` })
+  ipvm = await createIpvm({
+    location: LOCATION,
+    outputThreshold: OUTPUT_THRESHOLD,
+    signer: identity,
+    ...(network === undefined ? {} : { network, remote: { proofs } })
+  })
   moduleCid = await ipvm.add(componentBytes())
   if (image !== undefined) image.cid = await ipvm.add(image.data)
 }
@@ -183,6 +223,12 @@ function renderSteps (): void {
     } else if (step.op === 'blur') {
       numberField(li, 'σ', step.sigma, '0.1', (v) => { step.sigma = v })
     }
+    const where = document.createElement('select')
+    where.name = 'placement'
+    where.setAttribute('aria-label', `where step ${i + 1} (${step.op}) runs`)
+    for (const [value, text] of PLACEMENTS) where.append(new Option(text, value, false, (step.on ?? 'auto') === value))
+    where.addEventListener('change', () => { step.on = where.value as Placement })
+    li.append(where)
     const remove = document.createElement('button')
     remove.type = 'button'
     remove.className = 'remove'
@@ -285,7 +331,7 @@ function onEvent (event: RunEvent, pending: Promise<void>[]): void {
   switch (event.type) {
     case 'task:started':
       node.state = 'running'
-      node.detail = 'running here'
+      node.detail = event.where === 'peer' && event.peer !== undefined ? `running on ${shortId(event.peer)}` : 'running here'
       break
     case 'task:ran':
     case 'task:replayed':
@@ -295,8 +341,11 @@ function onEvent (event: RunEvent, pending: Promise<void>[]): void {
       node.state = event.type === 'task:failed' ? 'failed' : event.replayed ? 'replayed' : 'ran'
       node.detail = event.type === 'task:failed'
         ? reason(i, outcome)
-        : event.replayed ? `receipt from ${event.where}` : `${Math.round(event.durationMs)} ms`
-      node.tooltip = event.type === 'task:failed' ? `${event.error.name}: ${event.error.message}\ninstruction ${event.instruction.toString()}` : `instruction ${event.instruction.toString()}\nreceipt ${event.receiptCid.toString()}`
+        : event.replayed
+          ? `receipt from ${event.where}${signedElsewhere(event.receipt.iss) ? ` · by ${shortId(event.receipt.iss!)}` : ''}`
+          : event.where === 'peer' && event.peer !== undefined ? `${Math.round(event.durationMs)} ms on ${shortId(event.peer)}` : `${Math.round(event.durationMs)} ms`
+      node.tooltip = event.type === 'task:failed' ? `${event.error.name}: ${event.error.message}\ninstruction ${event.instruction.toString()}` : `instruction ${event.instruction.toString()}\nreceipt ${event.receiptCid.toString()}\nsigned by ${event.receipt.iss ?? 'nobody'}${event.peer === undefined ? '' : `\nran on ${peerPanel.describePeer(event.peer)}`}`
+      if (event.where === 'peer' && event.peer !== undefined) node.peer = event.peer
       rows.unshift({
         at: Date.now(),
         func: steps[i]?.op ?? event.label,
@@ -327,12 +376,18 @@ function onEvent (event: RunEvent, pending: Promise<void>[]): void {
   drawDag()
 }
 
+/** A receipt signed by another node (a peer ran it, then it was stored here). */
+function signedElsewhere (iss: string | null): boolean {
+  return iss !== null && identity !== undefined && iss !== identity.did
+}
+
 function summarize (tasks: TaskOutcome[], ms: number): string {
   const replayed = tasks.filter((t) => t.replayed).length
   const ran = tasks.filter((t) => t.status === 'ran').length
+  const onPeers = tasks.filter((t) => t.status === 'ran' && t.where === 'peer').length
   const failed = tasks.filter((t) => t.status === 'failed').length
   const n = tasks.length
-  return `${replayed} of ${n} step${n === 1 ? '' : 's'} replayed, ${ran} ran${failed > 0 ? `, ${failed} failed` : ''}, ${Math.round(ms)} ms`
+  return `${replayed} of ${n} step${n === 1 ? '' : 's'} replayed, ${ran} ran${onPeers > 0 ? ` (${onPeers} on peers)` : ''}${failed > 0 ? `, ${failed} failed` : ''}, ${Math.round(ms)} ms`
 }
 
 async function run (): Promise<void> {

@@ -6,11 +6,20 @@
  */
 import { awaitOk, type BuiltTask, type CID, type IpldMap, type IpldValue, taskToIpld, wasmTask } from 'ipvm'
 
-export type Step =
+/**
+ * Where a step should run: `auto` lets placement decide (here, unless the node is saturated and a peer
+ * is idle), `peer` asks for a peer (`meta.remote`), `gpu` needs the `gpu` affinity (a peer that
+ * declares it, when this node does not). Task meta is not part of the instruction CID: changing it
+ * keeps every receipt.
+ */
+export type Placement = 'auto' | 'peer' | 'gpu'
+
+export type Step = (
   | { op: 'crop', x: number, y: number, width: number, height: number }
   | { op: 'rotate90' }
   | { op: 'grayscale' }
   | { op: 'blur', sigma: number }
+) & { on?: Placement }
 
 export type StepOp = Step['op']
 
@@ -39,6 +48,13 @@ export function describeStep (step: Step): string {
   }
 }
 
+/** The task meta of a placement. */
+export function placementMeta (on: Placement | undefined): IpldMap {
+  if (on === 'peer') return { remote: true }
+  if (on === 'gpu') return { affinity: { gpu: true } }
+  return {}
+}
+
 function argsOf (step: Step, input: IpldValue): IpldValue[] {
   switch (step.op) {
     case 'crop': return [input, step.x, step.y, step.width, step.height]
@@ -59,7 +75,7 @@ export async function buildPipeline (module: CID, image: CID, steps: Step[], nam
   const tasks: BuiltTask[] = []
   let input: IpldValue = image
   for (const step of steps) {
-    const built = await wasmTask({ rsc: module, func: step.op, args: argsOf(step, input), meta: LIMITS })
+    const built = await wasmTask({ rsc: module, func: step.op, args: argsOf(step, input), meta: { ...LIMITS, ...placementMeta(step.on) } })
     tasks.push(built)
     input = awaitOk(built)
   }
