@@ -14,7 +14,9 @@ import type { EffectHandler, WasmExecutor } from './executor.js'
 import { invokeHandler, type ProviderOptions } from './provider.js'
 import type { RemoteInit } from './remote.js'
 import { createIpvmFromParts, type Ipvm } from './runtime.js'
+import { Reputation } from './reputation.js'
 import type { ReceiptSigner } from './services.js'
+import { ReceiptSharing, type SharingInit, type VerificationPolicy } from './sharing.js'
 
 export interface CreateIpvmOptions {
   /**
@@ -55,6 +57,15 @@ export interface CreateIpvmOptions {
    * this node or a trusted provider). Default true.
    */
   serve?: boolean
+  /**
+   * With a network: which peers' receipts the memo accepts — `'own'`, `{ trusted: DIDs }` or
+   * `{ confirmations: N, referee?: boolean }`. Default `{ trusted: options.trusted ?? [] }`.
+   */
+  verification?: VerificationPolicy
+  /** With a network: tuning of receipt sharing (peers asked per lookup, default deadline, publish rate), or `false` for none. */
+  sharing?: false | Pick<SharingInit, 'askPeers' | 'defaultDeadlineMs' | 'publishPerSecond'>
+  /** Peers at or below this reputation are ignored in lookups and placement (default -1). */
+  reputationThreshold?: number
   /** Events about invocations served (refused, ran). */
   onProviderEvent?: ProviderOptions['onEvent']
   signal?: AbortSignal
@@ -97,6 +108,22 @@ export async function createIpvm (options: CreateIpvmOptions = {}): Promise<Ipvm
     if (identity === undefined) throw new TypeError('delegating to peers needs an identity: do not pass signer: false with a network')
     remote = { ...options.remote, network: options.network, auth: createAuth({ signer: identity, ...(options.trusted === undefined ? {} : { trusted: options.trusted }) }) }
   }
+  let sharing: ReceiptSharing | undefined
+  let reputationStore: ClosableBlockstore | undefined
+  if (options.network !== undefined && remote !== undefined && options.sharing !== false) {
+    reputationStore = await createBlockstore({ memory, location: place(base, 'reputation') })
+    const reputation = new Reputation({ blockstore: reputationStore, ...(options.reputationThreshold === undefined ? {} : { threshold: options.reputationThreshold }) })
+    await reputation.load()
+    remote.reputation = reputation
+    sharing = new ReceiptSharing({
+      ...(options.sharing ?? {}),
+      network: options.network,
+      auth: remote.auth,
+      store,
+      reputation,
+      policy: options.verification ?? { trusted: options.trusted ?? [] }
+    })
+  }
   const executor = options.executor ?? createWasmExecutor(options.poolSize === undefined ? {} : { size: options.poolSize })
   const node = await createIpvmFromParts({
     store,
@@ -106,6 +133,7 @@ export async function createIpvm (options: CreateIpvmOptions = {}): Promise<Ipvm
     ...(options.handlers === undefined ? {} : { handlers: options.handlers }),
     ...(options.outputThreshold === undefined ? {} : { outputThreshold: options.outputThreshold }),
     ...(remote === undefined ? {} : { remote }),
+    ...(sharing === undefined ? {} : { sharing }),
     start: options.start !== false
   })
   const cleanups: Array<() => Promise<void> | void> = []
@@ -139,6 +167,11 @@ export async function createIpvm (options: CreateIpvmOptions = {}): Promise<Ipvm
     const timer = setInterval(announce, 5_000)
     ;(timer as { unref?: () => void }).unref?.()
     cleanups.push(() => { clearInterval(timer) })
+  }
+  if (reputationStore !== undefined && sharing !== undefined) {
+    const closable = reputationStore
+    const reputation = remote!.reputation as Reputation
+    cleanups.push(async () => { await reputation.flush(); await closable.close() })
   }
   if (ownBlockstore !== undefined) {
     const closable = ownBlockstore

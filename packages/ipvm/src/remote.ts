@@ -25,6 +25,8 @@ export interface RemoteInit {
   hedgeAfterMs?: number
   /** Tasks estimated shorter than this are not moved for load alone (default 50 ms). */
   minOffloadMs?: number
+  /** Peers whose DID this says is bad (proven liars) are never chosen. */
+  reputation?: { isBad: (did: string) => boolean }
 }
 
 export interface RemoteAttemptEvents {
@@ -47,7 +49,7 @@ export class RemoteExecution {
       task,
       mode: context.mode ?? this.mode,
       localAffinities: this.init.affinities ?? {},
-      peers: this.init.network.peers(),
+      peers: this.init.reputation === undefined ? this.init.network.peers() : this.init.network.peers().filter((p) => !this.init.reputation!.isBad(p.did)),
       localSaturated: context.localSaturated,
       ...(context.estimateMs === undefined ? {} : { estimateMs: context.estimateMs }),
       ...(this.init.minOffloadMs === undefined ? {} : { minOffloadMs: this.init.minOffloadMs })

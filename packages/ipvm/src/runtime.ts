@@ -10,7 +10,18 @@ import type { EffectHandler, WasmExecutor } from './executor.js'
 import { type PlacementMode, RunTimeEstimates } from './placement.js'
 import { type RemoteInit, RemoteExecution } from './remote.js'
 import { EventChannel, schedule } from './scheduler.js'
-import { BatchingReceiptWriter, type ContentStore, Memo, type ReceiptSigner, type StoredAnswer } from './services.js'
+import { BatchingReceiptWriter, type ContentStore, Memo, type MemoCache, NetworkMemo, type ReceiptSigner, type StoredAnswer } from './services.js'
+import type { ReceiptSharing, VerificationPolicy } from './sharing.js'
+import type { Receipt } from '@ipvm/core'
+
+/** A receipt computed from a CID (reverse lookup), and where it was found. */
+export interface ComputedFrom {
+  instruction: CID
+  receipt: Receipt
+  receiptCid: CID
+  /** `local` (this node's store) or the peer id that answered. */
+  from: string
+}
 
 export interface IpvmInit {
   /** Where receipts live. */
@@ -31,6 +42,8 @@ export interface IpvmInit {
   start?: boolean
   /** Delegation to peers over the network (placement, signed invocations, verified receipts). */
   remote?: RemoteInit
+  /** The network step of the memo: receipts shared with peers and the DHT, per a verification policy. */
+  sharing?: ReceiptSharing
 }
 
 export interface RunOptions {
@@ -48,6 +61,8 @@ export interface RunOptions {
    * along with a delegated task. Receipts in the store take precedence.
    */
   awaited?: ReadonlyArray<{ instruction: CID, out: Result, receiptCid?: CID }>
+  /** Which peers' receipts this run accepts (default: the node's policy; see `VerificationPolicy`). */
+  verification?: VerificationPolicy
 }
 
 /** A running workflow: iterate it for events; `result` resolves when every task has a receipt. */
@@ -71,6 +86,13 @@ export interface Ipvm {
   clearReceipts: (options?: { signal?: AbortSignal }) => Promise<void>
   /** This node's DID, when it signs receipts. */
   readonly did?: string
+  /**
+   * Reverse lookup: receipts of instructions that took `cid` as an argument, from the store and
+   * (with a network, unless `network: false`) from connected peers (signature-checked).
+   */
+  computedFrom: (cid: CID, options?: { signal?: AbortSignal, network?: boolean }) => Promise<ComputedFrom[]>
+  /** Receipt sharing with peers (events `receipt:network-hit`, `receipt:rejected`, `peer:liar`; stats), with a network. */
+  readonly sharing?: ReceiptSharing
 }
 
 function isParsed (value: unknown): value is ParsedWorkflow {
@@ -85,6 +107,8 @@ class IpvmNode implements Ipvm {
   readonly did?: string
   private readonly executor: WasmExecutor
   private readonly memo: Memo
+  private readonly memoCache: MemoCache
+  readonly sharing?: ReceiptSharing
   private readonly writer: BatchingReceiptWriter
   private readonly handlers: Map<string, EffectHandler>
   private readonly remote?: RemoteExecution
@@ -108,6 +132,8 @@ class IpvmNode implements Ipvm {
       })
     }
     this.writer = new BatchingReceiptWriter(init.store, this.memo, warn)
+    if (init.sharing !== undefined) this.sharing = init.sharing
+    this.memoCache = init.sharing === undefined ? this.memo : new NetworkMemo(this.memo, init.sharing, this.writer, this.estimates, init.signer?.did)
     this.handlers = new Map(Object.entries(init.handlers ?? {}))
     if (init.remote !== undefined) this.remote = new RemoteExecution(init.remote)
   }
@@ -125,6 +151,7 @@ class IpvmNode implements Ipvm {
     this.closed = true
     this.status = 'stopped'
     for (const controller of this.active) controller.abort(new AbortError('ipvm stopped'))
+    this.sharing?.stop()
     await this.writer.idle()
     await this.executor.stop?.()
     await this.store.close()
@@ -156,8 +183,9 @@ class IpvmNode implements Ipvm {
         return await schedule(parsed, plan, {
           executor: this.executor,
           content: this.content,
-          memo: this.memo,
+          memo: this.memoCache,
           sink: this.writer,
+          ...(this.sharing === undefined ? {} : { onLocalRun: this.sharing.ranLocally.bind(this.sharing) }),
           ...(this.init.signer === undefined ? {} : { signer: this.init.signer }),
           handlers: this.handlers,
           outputThreshold: this.init.outputThreshold ?? 64 * 1024,
@@ -169,7 +197,8 @@ class IpvmNode implements Ipvm {
           channel,
           ...(options.awaited === undefined ? {} : { awaited: options.awaited }),
           ...(options.placement === undefined ? {} : { placement: options.placement }),
-          ...(options.caps === undefined ? {} : { caps: options.caps })
+          ...(options.caps === undefined ? {} : { caps: options.caps }),
+          ...(options.verification === undefined ? {} : { verification: options.verification })
         })
       } catch (err) {
         if (signal.aborted && !(err instanceof AbortError)) throw new AbortError(undefined, { cause: String(signal.reason) })
@@ -196,6 +225,20 @@ class IpvmNode implements Ipvm {
 
   async add (bytes: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<CID> {
     return await this.content.put(bytes, options)
+  }
+
+  async computedFrom (cid: CID, options: { signal?: AbortSignal, network?: boolean } = {}): Promise<ComputedFrom[]> {
+    const abort = options.signal === undefined ? {} : { signal: options.signal }
+    const local: ComputedFrom[] = (await this.store.listByArgument(cid, abort)).map((e) => ({ instruction: e.instruction, receipt: e.receipt, receiptCid: e.receiptCid, from: 'local' }))
+    if (options.network === false || this.sharing === undefined) return local
+    const seen = new Set(local.map((e) => e.receiptCid.toString()))
+    const remote = (await this.sharing.computedFromPeers(cid, abort)).filter((e) => {
+      const key = e.receiptCid.toString()
+      if (seen.has(key)) return false
+      seen.add(key)
+      return true
+    })
+    return [...local, ...remote]
   }
 
   async receipt (instruction: CID, options: { signal?: AbortSignal } = {}): Promise<StoredAnswer | undefined> {

@@ -33,6 +33,8 @@ export interface SchedulerServices {
   remote?: RemoteExecution
   /** Learned run times per function (placement uses them). */
   estimates?: RunTimeEstimates
+  /** Called after a pure task ran here (its receipt durable): the network step publishes it. */
+  onLocalRun?: (instruction: CID, receipt: Receipt, receiptCid: CID) => void
 }
 
 interface Answer {
@@ -196,6 +198,8 @@ export interface ScheduleOptions {
   caps?: { fuel?: number | bigint, memory?: number | bigint }
   /** Results of awaited instructions supplied by the caller (an invoker sends them with a delegated task). */
   awaited?: ReadonlyArray<{ instruction: CID, out: Result, receiptCid?: CID }>
+  /** Which peers' receipts this run accepts (default: the node's policy). */
+  verification?: import('./sharing.js').VerificationPolicy
 }
 
 /** Runs a parsed, planned workflow to completion. */
@@ -218,7 +222,7 @@ export async function schedule (workflow: ParsedWorkflow, plan: Plan, services: 
   const memoLookups = new Map<number, Promise<StoredAnswer | undefined>>()
   for (const t of workflow.tasks) {
     if (kindOf(t.index) !== 'pure') continue
-    const lookup = services.memo.get(t.instruction, { signal })
+    const lookup = services.memo.get(t.instruction, { signal, task: t.task, ...(options.verification === undefined ? {} : { policy: options.verification }) })
     lookup.catch(() => {}) // awaited by runTask; an abort must not surface as unhandled here
     memoLookups.set(t.index, lookup)
   }
@@ -274,6 +278,7 @@ export async function schedule (workflow: ParsedWorkflow, plan: Plan, services: 
     }
     if (fuelUsed !== undefined) outcome.fuelUsed = fuelUsed
     if (!isOk(out)) outcome.error = errorFromOut(out)
+    if (replayable && kindOf(index) === 'pure') services.onLocalRun?.(task.instruction, receipt, cid)
     finish(index, outcome, { out, receiptCid: cid, replayable })
   }
 
@@ -284,6 +289,7 @@ export async function schedule (workflow: ParsedWorkflow, plan: Plan, services: 
       index, instruction: task.instruction, label: labels[index]!, receipt: hit.receipt, receiptCid: hit.receiptCid, out,
       replayed: true, durationMs: 0, where: hit.where, status: isOk(out) ? 'replayed' : 'failed'
     }
+    if (hit.peer !== undefined) outcome.peer = hit.peer
     if (!isOk(out)) outcome.error = errorFromOut(out)
     finish(index, outcome, { out, receiptCid: hit.receiptCid, replayable: true })
   }

@@ -3,7 +3,7 @@
  * (instruction CID → replayable receipt, in memory then in the store) and a batching receipt writer
  * that makes every receipt durable before the task's dependents start.
  */
-import type { CID, Receipt } from '@ipvm/core'
+import type { CID, Receipt, Task } from '@ipvm/core'
 import type { ReceiptStore, StoredReceipt } from '@ipvm/store'
 
 export interface AbortOptions {
@@ -28,11 +28,20 @@ export interface ReceiptSigner {
 export interface StoredAnswer {
   receipt: Receipt
   receiptCid: CID
-  where: 'memory' | 'store'
+  where: 'memory' | 'store' | 'peer'
+  /** The peer it came from, when `where` is `peer`. */
+  peer?: string
+}
+
+/** Options of a memo lookup: with the task, a lookup may go to the network (see sharing.ts). */
+export interface MemoGetOptions extends AbortOptions {
+  task?: Task
+  /** The run's verification policy, when it has its own (see `VerificationPolicy`). */
+  policy?: import('./sharing.js').VerificationPolicy
 }
 
 export interface MemoCache {
-  get: (instruction: CID, options?: AbortOptions) => Promise<StoredAnswer | undefined>
+  get: (instruction: CID, options?: MemoGetOptions) => Promise<StoredAnswer | undefined>
 }
 
 export interface ReceiptSink {
@@ -135,6 +144,45 @@ export class BatchingReceiptWriter implements ReceiptSink {
       const current = this.flushing
       await current
       if (current === this.flushing && !this.scheduled && this.pending.length === 0) return
+    }
+  }
+}
+
+/**
+ * The memo with the network step: memory, the store, then peers and the DHT (per the verification
+ * policy, within a deadline learned from the function's run time). With policy `'own'` a stored
+ * receipt another node signed is not an answer.
+ */
+export class NetworkMemo implements MemoCache {
+  constructor (
+    private readonly memo: MemoCache,
+    private readonly sharing: import('./sharing.js').ReceiptSharing,
+    private readonly sink: ReceiptSink,
+    private readonly estimates: import('./placement.js').RunTimeEstimates | undefined,
+    private readonly ownDid: string | undefined
+  ) {}
+
+  async get (instruction: CID, options: MemoGetOptions = {}): Promise<StoredAnswer | undefined> {
+    const policy = options.policy ?? this.sharing.policy
+    const local = await this.memo.get(instruction, options)
+    if (local !== undefined) {
+      const iss = local.receipt.iss
+      if (!(policy === 'own' && typeof iss === 'string' && iss !== this.ownDid)) return local
+    }
+    if (options.task === undefined) return undefined
+    const func = typeof options.task.run.input.func === 'string' ? options.task.run.input.func : undefined
+    try {
+      return await this.sharing.lookup(instruction, {
+        task: options.task,
+        policy,
+        deadlineMs: this.sharing.deadline(this.estimates, func),
+        sink: this.sink,
+        ...(options.signal === undefined ? {} : { signal: options.signal })
+      })
+    } catch (err) {
+      options.signal?.throwIfAborted()
+      void err
+      return undefined
     }
   }
 }

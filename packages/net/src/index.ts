@@ -13,3 +13,7 @@ export {
   MAX_PROGRESS_FRAMES, MAX_CAPABILITIES_BYTES
 } from './messages.js'
 export { PLATFORM, DEFAULT_LISTEN } from './transports.js'
+export {
+  DHT_PROTOCOL, decodeReceiptRecord, encodeReceiptRecord, instructionOfKey, MAX_RECORD_BYTES, RECEIPT_RECORD_NAMESPACE,
+  type ReceiptRecord, receiptRecordKey, selectReceiptRecord, validateReceiptRecord
+} from './records.js'

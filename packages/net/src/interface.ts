@@ -64,6 +64,26 @@ export interface ExchangedReceipt {
 
 export type ReceiptLookup = (instructions: CID[], options: AbortOptions) => Promise<ExchangedReceipt[]>
 
+/** Serves reverse lookups: receipts of instructions that took `argument` (a CID) as an argument. */
+export type ComputedFromLookup = (argument: CID, options: AbortOptions) => Promise<ExchangedReceipt[]>
+
+/** A receipt found in the DHT (signature checked, trust not judged: the reader's policy decides). */
+export interface DhtReceipt {
+  receipt: Receipt
+  /** The peer that returned the record, or the provider a pointer record named. */
+  from: string
+  via: 'record' | 'pointer'
+}
+
+/** What this node did with receipt announcements it received. */
+export interface AnnouncementStats {
+  accepted: number
+  /** Dropped because the publisher exceeded its token bucket. */
+  rateLimited: number
+  /** Dropped because they did not decode. */
+  malformed: number
+}
+
 export interface NetworkEvents {
   /** A peer's (new or refreshed) capabilities. */
   'peer:capabilities': CustomEvent<Capabilities>
@@ -71,6 +91,8 @@ export interface NetworkEvents {
   'peer:capabilities:expired': CustomEvent<Capabilities>
   /** A peer announced a new receipt (gossipsub topic `ipvm/receipts/1.0.0`). */
   'receipt:announced': CustomEvent<{ peerId: string, instruction: CID, receiptCid: CID }>
+  /** A peer's announcement was dropped: it announces faster than its token bucket allows. */
+  'receipt:rate-limited': CustomEvent<{ peerId: string }>
 }
 
 /** Options of `createIpvmNetwork`. */
@@ -106,6 +128,10 @@ export interface CreateIpvmNetworkOptions extends AbortOptions {
   iceServers?: RTCIceServer[]
   /** Start at once (default true). */
   start?: boolean
+  /** Run the Kademlia DHT (`/ipvm/kad/1.0.0`) with receipt records (default false). */
+  dht?: boolean
+  /** Receipt announcements accepted per publisher: refill per second and burst (default 50/s, 200). */
+  announcementRate?: { perSecond: number, burst: number }
 }
 
 export interface IpvmNetwork extends EventTarget {
@@ -126,6 +152,18 @@ export interface IpvmNetwork extends EventTarget {
   fetchReceipts: (peer: string | PeerId | Multiaddr, instructions: CID[], options?: AbortOptions) => Promise<ExchangedReceipt[]>
   /** Serves `/ipvm/receipts/1.0.0`. */
   handleReceipts: (lookup: ReceiptLookup) => void
+  /** Asks a peer which receipts it holds of instructions that took `argument` as an argument. */
+  fetchComputedFrom: (peer: string | PeerId | Multiaddr, argument: CID, options?: AbortOptions) => Promise<ExchangedReceipt[]>
+  /** Serves reverse lookups on `/ipvm/receipts/1.0.0` (`{arguments: [cid]}`). */
+  handleComputedFrom: (lookup: ComputedFromLookup) => void
+  /** Whether the DHT runs (`dht: true`). */
+  readonly dhtEnabled: boolean
+  /** Puts a receipt record in the DHT: the receipt, or a pointer to this node when it is larger than 64 KiB. */
+  putReceiptRecord: (instruction: CID, receipt: Receipt, options?: AbortOptions) => Promise<'receipt' | 'pointer'>
+  /** Receipt records of an instruction from the DHT (validated; pointers resolved over `/ipvm/receipts`). */
+  getReceiptRecords: (instruction: CID, options?: AbortOptions & { limit?: number }) => Promise<DhtReceipt[]>
+  /** Counts of receipt announcements accepted and dropped. */
+  announcementStats: () => AnnouncementStats
   /** Starts (or updates) this node's announcements; they are re-published before they expire. */
   announce: (capabilities: Omit<Capabilities, 'peerId' | 'expires'>) => void
   /** Announces a new receipt by instruction CID. */

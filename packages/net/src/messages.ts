@@ -112,9 +112,18 @@ export function readInvokeReply (value: IpldValue): InvokeReply {
 
 // ---------------------------------------------------------------------------------------- receipts
 
-/** Reads a receipts request; throws {@link MalformedMessageError}. */
-export function readReceiptsRequest (value: IpldValue): CID[] {
-  if (!isIpldMap(value) || !Array.isArray(value.instructions)) throw new MalformedMessageError('a receipts request is {instructions: [CID]}')
+/**
+ * Reads a receipts request: `{instructions: [CID]}` (receipts by instruction) or `{arguments: [CID]}`
+ * (reverse lookup: receipts of instructions that took this CID as an argument; one CID per request).
+ * Throws {@link MalformedMessageError}.
+ */
+export function readReceiptsRequest (value: IpldValue): CID[] | { argument: CID } {
+  if (isIpldMap(value) && Array.isArray(value.arguments)) {
+    const argument = value.arguments.length === 1 ? asCid(value.arguments[0]) : undefined
+    if (argument === undefined) throw new MalformedMessageError('a reverse lookup is {arguments: [CID]} (exactly one)')
+    return { argument }
+  }
+  if (!isIpldMap(value) || !Array.isArray(value.instructions)) throw new MalformedMessageError('a receipts request is {instructions: [CID]} or {arguments: [CID]}')
   if (value.instructions.length > MAX_RECEIPTS_PER_REQUEST) {
     throw new MalformedMessageError(`a receipts request asks for at most ${MAX_RECEIPTS_PER_REQUEST} instructions, got ${value.instructions.length}`)
   }
@@ -153,6 +162,23 @@ export function readReceiptsReply (value: IpldValue, asked: CID[]): ExchangedRec
     out.push({ instruction, receipt })
   }
   return out
+}
+
+/** Reads the reply to a reverse lookup (at most {@link MAX_RECEIPTS_PER_REQUEST} receipts); throws {@link MalformedMessageError}. */
+export function readComputedFromReply (value: IpldValue): ExchangedReceipt[] | { error: SerializedError } {
+  if (isIpldMap(value) && 'error' in value && Object.keys(value).length === 1) return { error: readSerializedError(value.error as IpldValue) }
+  if (!isIpldMap(value) || !Array.isArray(value.receipts)) throw new MalformedMessageError('a reverse lookup reply is {receipts: [{instruction, receipt}]}')
+  if (value.receipts.length > MAX_RECEIPTS_PER_REQUEST) throw new MalformedMessageError(`a reverse lookup reply has more than ${MAX_RECEIPTS_PER_REQUEST} receipts`)
+  return value.receipts.map((entry, i) => {
+    if (!isIpldMap(entry)) throw new MalformedMessageError(`reverse lookup reply: receipts[${i}] must be {instruction, receipt}`)
+    const instruction = asCid(entry.instruction)
+    if (instruction === undefined) throw new MalformedMessageError(`reverse lookup reply: receipts[${i}].instruction must be a link`)
+    try {
+      return { instruction, receipt: readReceipt(entry.receipt) }
+    } catch (err) {
+      throw new MalformedMessageError(`reverse lookup reply: receipts[${i}]: ${(err as Error).message}`)
+    }
+  })
 }
 
 // ---------------------------------------------------------------------------------------- gossip

@@ -8,6 +8,8 @@ import { AbortError, type CID, deserializeError, type IpldValue, type Receipt, r
 import { withBitswap } from '@helia/bitswap'
 import { type GossipSub, gossipsub, type Message, TopicValidatorResult } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
+import { type KadDHT, kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { memory } from '@libp2p/memory'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { noise } from '@libp2p/noise'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -24,14 +26,18 @@ import {
 } from './errors.js'
 import { closeStream, DEFAULT_MAX_MESSAGE_BYTES, type FrameStream, frameStream, resetStream } from './frames.js'
 import type {
-  AbortOptions, Capabilities, CreateIpvmNetworkOptions, ExchangedReceipt, InvokeHandler, InvokeProgress, InvokeRequest,
-  IpvmNetwork, ReceiptLookup
+  AbortOptions, AnnouncementStats, Capabilities, ComputedFromLookup, CreateIpvmNetworkOptions, DhtReceipt, ExchangedReceipt,
+  InvokeHandler, InvokeProgress, InvokeRequest, IpvmNetwork, ReceiptLookup
 } from './interface.js'
 import {
   CAPABILITIES_TOPIC, capabilitiesToIpld, INVOKE_PROTOCOL, invokeRequestToIpld, MAX_CAPABILITIES_BYTES, MAX_PROGRESS_FRAMES,
   MAX_RECEIPT_ANNOUNCEMENT_BYTES, MAX_RECEIPTS_PER_REQUEST, progressToIpld, readCapabilities, readInvokeReply, readInvokeRequest,
-  readReceiptAnnouncement, readReceiptsReply, readReceiptsRequest, RECEIPTS_PROTOCOL, RECEIPTS_TOPIC, receiptsReplyToIpld
+  readComputedFromReply, readReceiptAnnouncement, readReceiptsReply, readReceiptsRequest, RECEIPTS_PROTOCOL, RECEIPTS_TOPIC, receiptsReplyToIpld
 } from './messages.js'
+import {
+  DHT_PROTOCOL, encodeReceiptRecord, MAX_RECORD_BYTES, RECEIPT_RECORD_NAMESPACE, type ReceiptRecord, receiptRecordKey,
+  selectReceiptRecord, validateReceiptRecord
+} from './records.js'
 import { platformConfig } from './transports.js'
 
 const DEFAULT_TTL_MS = 30_000
@@ -42,7 +48,22 @@ const MAX_ANNOUNCED_TTL_MS = 10 * 60_000
 /** Most peers whose capabilities are remembered at once. */
 const MAX_KNOWN_PEERS = 4096
 
-type Services = { identify: unknown, ping: unknown, pubsub: GossipSub, relay?: unknown }
+type Services = { identify: unknown, ping: unknown, pubsub: GossipSub, relay?: unknown, dht?: KadDHT }
+
+/** A token bucket: `take()` is false once the peer spent its burst faster than the refill rate. */
+class TokenBucket {
+  private tokens: number
+  private last = Date.now()
+  constructor (private readonly perSecond: number, private readonly burst: number) { this.tokens = burst }
+  take (): boolean {
+    const now = Date.now()
+    this.tokens = Math.min(this.burst, this.tokens + (now - this.last) * this.perSecond / 1000)
+    this.last = now
+    if (this.tokens < 1) return false
+    this.tokens -= 1
+    return true
+  }
+}
 
 /** A peer to talk to: a peer id (string or object) or a multiaddr (string starting with `/`, or object). */
 export type PeerTarget = string | PeerId | Multiaddr
@@ -109,6 +130,10 @@ class Network extends EventTarget {
   private readonly bootstrap: string[]
   private invokeHandler: InvokeHandler | undefined
   private receiptLookup: ReceiptLookup | undefined
+  private computedFromLookup: ComputedFromLookup | undefined
+  private readonly buckets = new Map<string, TokenBucket>()
+  private readonly announceRate: { perSecond: number, burst: number }
+  private readonly stats: AnnouncementStats = { accepted: 0, rateLimited: 0, malformed: 0 }
   private readonly active = new Set<AbortController>()
   private readonly known = new Map<string, Capabilities>()
   private own: Omit<Capabilities, 'peerId' | 'expires'> | undefined
@@ -128,6 +153,7 @@ class Network extends EventTarget {
     this.intervalMs = Math.max(10, Math.min(options.announceIntervalMs ?? this.ttlMs / 3, this.ttlMs / 2))
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
     this.bootstrap = options.bootstrap ?? []
+    this.announceRate = { perSecond: options.announcementRate?.perSecond ?? 50, burst: options.announcementRate?.burst ?? 200 }
     if (!Number.isSafeInteger(this.maxMessageBytes) || this.maxMessageBytes < 1024) throw new NetworkError('maxMessageBytes must be an integer of at least 1024')
   }
 
@@ -144,7 +170,7 @@ class Network extends EventTarget {
     await this.helia.start()
     const pubsub = this.libp2p.services.pubsub
     pubsub.topicValidators.set(CAPABILITIES_TOPIC, (_peer, message) => this.validateCapabilities(message))
-    pubsub.topicValidators.set(RECEIPTS_TOPIC, (_peer, message) => message.data.byteLength <= MAX_RECEIPT_ANNOUNCEMENT_BYTES ? TopicValidatorResult.Accept : TopicValidatorResult.Reject)
+    pubsub.topicValidators.set(RECEIPTS_TOPIC, (_peer, message) => this.validateReceiptAnnouncement(message))
     pubsub.addEventListener('message', this.onMessage)
     pubsub.addEventListener('subscription-change', this.onSubscriptionChange)
     pubsub.subscribe(CAPABILITIES_TOPIC)
@@ -270,6 +296,108 @@ class Network extends EventTarget {
     this.receiptLookup = lookup
   }
 
+  async fetchComputedFrom (peer: PeerTarget, argument: CID, options: AbortOptions = {}): Promise<ExchangedReceipt[]> {
+    const { signal } = options
+    const { stream, remote } = await this.open(peer, RECEIPTS_PROTOCOL, signal)
+    const frames = frameStream(stream, this.maxMessageBytes)
+    try {
+      await frames.write({ arguments: [argument] }, withSignal(signal))
+      const reply = readComputedFromReply(await frames.read(withSignal(signal)))
+      if (!Array.isArray(reply)) throw remoteFailure(reply.error, remote)
+      await closeStream(stream)
+      return reply
+    } catch (err) {
+      resetStream(stream, err instanceof Error ? err : new Error(String(err)))
+      if (signal?.aborted === true && !(err instanceof AbortError)) throw abortError(signal)
+      throw err
+    }
+  }
+
+  handleComputedFrom (lookup: ComputedFromLookup): void {
+    this.computedFromLookup = lookup
+  }
+
+  get dhtEnabled (): boolean {
+    return this.libp2p.services.dht !== undefined
+  }
+
+  async putReceiptRecord (instruction: CID, receipt: Receipt, options: AbortOptions = {}): Promise<'receipt' | 'pointer'> {
+    const dht = this.requireDht()
+    let value = encodeReceiptRecord({ instruction, receipt })
+    let kind: 'receipt' | 'pointer' = 'receipt'
+    if (value.byteLength > MAX_RECORD_BYTES) {
+      value = encodeReceiptRecord({ instruction, provider: this.peerId })
+      kind = 'pointer'
+    }
+    for await (const _event of dht.put(receiptRecordKey(instruction), value, withSignal(options.signal))) {
+      // drain: the put completes when the query does
+    }
+    return kind
+  }
+
+  async getReceiptRecords (instruction: CID, options: AbortOptions & { limit?: number } = {}): Promise<DhtReceipt[]> {
+    const dht = this.requireDht()
+    const found: DhtReceipt[] = []
+    const seen = new Set<string>()
+    const limit = options.limit ?? 4
+    try {
+      for await (const event of dht.get(receiptRecordKey(instruction), withSignal(options.signal))) {
+        if (event.name !== 'VALUE') continue
+        const from = event.from.toString()
+        let record: ReceiptRecord
+        try {
+          record = await validateReceiptRecord(receiptRecordKey(instruction), event.value)
+        } catch {
+          continue // a record that does not validate is ignored (the DHT should have refused it already)
+        }
+        if ('provider' in record) {
+          if (seen.has(`p:${record.provider}`)) continue
+          seen.add(`p:${record.provider}`)
+          try {
+            const fetched = await this.fetchReceipts(record.provider, [instruction], options)
+            for (const r of fetched) found.push({ receipt: r.receipt, from: record.provider, via: 'pointer' })
+          } catch {
+            continue
+          }
+        } else {
+          const key = `${String(record.receipt.iss)}:${String(record.receipt.sig?.length)}`
+          if (seen.has(key)) continue
+          seen.add(key)
+          found.push({ receipt: record.receipt, from, via: 'record' })
+        }
+        if (found.length >= limit) break
+      }
+    } catch (err) {
+      if (options.signal?.aborted === true) return found
+      if (found.length > 0) return found
+      if ((err as Error).name === 'NotFoundError') return found
+      throw err
+    }
+    return found
+  }
+
+  announcementStats (): AnnouncementStats {
+    return { ...this.stats }
+  }
+
+  private requireDht (): KadDHT {
+    this.assertStarted()
+    const dht = this.libp2p.services.dht
+    if (dht === undefined) throw new NetworkError('the DHT is off: create the network with dht: true')
+    return dht
+  }
+
+  /** Whether an announcement from `peer` fits its token bucket. */
+  private admit (peer: string): boolean {
+    let bucket = this.buckets.get(peer)
+    if (bucket === undefined) {
+      if (this.buckets.size >= MAX_KNOWN_PEERS) this.buckets.delete(this.buckets.keys().next().value!)
+      bucket = new TokenBucket(this.announceRate.perSecond, this.announceRate.burst)
+      this.buckets.set(peer, bucket)
+    }
+    return bucket.take()
+  }
+
   announce (capabilities: Omit<Capabilities, 'peerId' | 'expires'>): void {
     this.own = { ...capabilities }
     if (this.status === 'started') this.startAnnouncing()
@@ -370,7 +498,12 @@ class Network extends EventTarget {
     try {
       let instructions: CID[]
       try {
-        instructions = readReceiptsRequest(await frames.read({ signal: AbortSignal.any([controller.signal, AbortSignal.timeout(this.requestTimeoutMs)]) }))
+        const request = readReceiptsRequest(await frames.read({ signal: AbortSignal.any([controller.signal, AbortSignal.timeout(this.requestTimeoutMs)]) }))
+        if (!Array.isArray(request)) {
+          await this.serveComputedFrom(frames, request.argument, controller.signal)
+          return
+        }
+        instructions = request
       } catch (err) {
         await this.refuse(frames, err)
         return
@@ -406,6 +539,34 @@ class Network extends EventTarget {
       stream.removeEventListener('close', onClose)
       this.active.delete(controller)
     }
+  }
+
+  private async serveComputedFrom (frames: FrameStream, argument: CID, signal: AbortSignal): Promise<void> {
+    const lookup = this.computedFromLookup
+    if (lookup === undefined) {
+      await this.refuse(frames, new ProtocolNotSupportedError('this node does not answer reverse lookups'))
+      return
+    }
+    let found: ExchangedReceipt[]
+    try {
+      found = (await lookup(argument, { signal })).slice(0, MAX_RECEIPTS_PER_REQUEST)
+    } catch (err) {
+      await this.refuse(frames, err, false)
+      return
+    }
+    for (;;) {
+      try {
+        await frames.write(receiptsReplyToIpld(found))
+        break
+      } catch (err) {
+        if (!(err instanceof MessageTooLargeError) || found.length === 0) {
+          resetStream(frames.stream, err as Error)
+          return
+        }
+        found = found.slice(0, Math.floor(found.length / 2))
+      }
+    }
+    await closeStream(frames.stream)
   }
 
   /** Sends `err` as the final frame; resets the stream after a frame that was too large or malformed. */
@@ -486,6 +647,7 @@ class Network extends EventTarget {
       this.known.set(capabilities.peerId, capabilities)
       this.dispatchEvent(new CustomEvent('peer:capabilities', { detail: capabilities }))
     } else if (message.topic === RECEIPTS_TOPIC) {
+      // Delivered only after validateReceiptAnnouncement accepted it (shape and the sender's rate).
       if (message.type !== 'signed' || message.data.byteLength > MAX_RECEIPT_ANNOUNCEMENT_BYTES) return
       try {
         const announcement = readReceiptAnnouncement(dagCbor.decode<IpldValue>(message.data))
@@ -494,6 +656,27 @@ class Network extends EventTarget {
         // malformed: ignored (the topic validator already refused to relay it)
       }
     }
+  }
+
+  /** Shape and size, then the publisher's token bucket: a flood is neither delivered nor relayed. */
+  private validateReceiptAnnouncement (message: Message): TopicValidatorResult {
+    if (message.type !== 'signed' || message.data.byteLength > MAX_RECEIPT_ANNOUNCEMENT_BYTES) {
+      this.stats.malformed++
+      return TopicValidatorResult.Reject
+    }
+    try {
+      readReceiptAnnouncement(dagCbor.decode<IpldValue>(message.data))
+    } catch {
+      this.stats.malformed++
+      return TopicValidatorResult.Reject
+    }
+    if (!this.admit(message.from.toString())) {
+      this.stats.rateLimited++
+      this.dispatchEvent(new CustomEvent('receipt:rate-limited', { detail: { peerId: message.from.toString() } }))
+      return TopicValidatorResult.Ignore
+    }
+    this.stats.accepted++
+    return TopicValidatorResult.Accept
   }
 
   private sweep (): void {
@@ -534,7 +717,7 @@ export async function createIpvmNetwork (options: CreateIpvmNetworkOptions): Pro
     start: false,
     ...(options.privateKey === undefined ? {} : { privateKey: options.privateKey }),
     addresses: { listen: platform.listen },
-    transports: platform.transports,
+    transports: (options.listen ?? []).some((a) => a.startsWith('/memory')) ? [...platform.transports, memory()] : platform.transports,
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     // Loopback and private addresses are fine: what to dial is the user's choice, never a default list.
@@ -548,7 +731,19 @@ export async function createIpvmNetwork (options: CreateIpvmNetworkOptions): Pro
         allowedTopics: [CAPABILITIES_TOPIC, RECEIPTS_TOPIC],
         maxInboundDataLength: Math.max(1024 * 1024, MAX_CAPABILITIES_BYTES * 4)
       }),
-      ...platform.services
+      ...platform.services,
+      ...(options.dht === true
+        ? {
+            dht: kadDHT({
+              protocol: DHT_PROTOCOL,
+              clientMode: false,
+              peerInfoMapper: passthroughMapper,
+              allowQueryWithZeroPeers: true,
+              validators: { [RECEIPT_RECORD_NAMESPACE]: async (key: Uint8Array, value: Uint8Array) => { await validateReceiptRecord(key, value) } },
+              selectors: { [RECEIPT_RECORD_NAMESPACE]: selectReceiptRecord }
+            })
+          }
+        : {})
     }
   }) as unknown as Libp2p<Services>
   const helia = createHeliaLight({

@@ -1,0 +1,355 @@
+/**
+ * The network step of the memo: after memory and the local store, receipts from peers — those
+ * announced on gossipsub (fetched from the announcer and signature-checked in the background), asked
+ * of connected peers over `/ipvm/receipts`, and read from the DHT — accepted only per the verification
+ * policy: `'own'`, `{ trusted }` or `{ confirmations: N, referee }`. A lookup has a deadline derived
+ * from the function's learned run time, so it never costs more than running a cheap task. Receipts
+ * run here are published (DHT record + announcement) in the background, rate-limited. When peers'
+ * receipts disagree with each other or with what this node computed, the liars lose reputation.
+ */
+import type { Auth } from '@ipvm/auth'
+import { type CID, invocationCid, ipldEquals, type Receipt, receiptCid, type Task } from '@ipvm/core'
+import type { IpvmNetwork } from '@ipvm/net'
+import type { ReceiptStore } from '@ipvm/store'
+import type { RunTimeEstimates } from './placement.js'
+import type { Reputation } from './reputation.js'
+import type { ReceiptSink, StoredAnswer } from './services.js'
+
+/** Which receipts from peers a node accepts. */
+export type VerificationPolicy =
+  | 'own'
+  | { trusted: string[] }
+  | { confirmations: number, referee?: boolean }
+
+export interface SharingStats {
+  /** Network lookups made (memory and store missed). */
+  lookups: number
+  /** Lookups answered from the network. */
+  hits: number
+  /** Requests sent for lookups (receipt fetches and DHT queries). */
+  messages: number
+  /** Requests sent in the background (fetching announced receipts, publishing). */
+  backgroundMessages: number
+  /** Receipts refused: bad signature, wrong instruction, untrusted, or a proven lie. */
+  rejected: number
+  /** Announcements dropped before use (unverifiable receipt, fetch failed). */
+  dropped: number
+  /** Disagreements settled by running the task here. */
+  disputes: number
+  /** Peers caught returning a wrong receipt. */
+  liars: number
+  /** Receipts published (announced and, with a DHT, put as records). */
+  published: number
+}
+
+export interface SharingEvents {
+  'receipt:network-hit': CustomEvent<{ instruction: CID, issuers: string[], ms: number }>
+  'receipt:rejected': CustomEvent<{ instruction: CID, issuer: string | null, reason: string }>
+  'peer:liar': CustomEvent<{ did: string, instruction: CID, score: number }>
+}
+
+export interface SharingInit {
+  network: IpvmNetwork
+  auth: Auth
+  store: ReceiptStore
+  reputation: Reputation
+  /** The node's policy (a run may pass its own). Default `{ trusted: [] }`: only this node's receipts. */
+  policy?: VerificationPolicy
+  /** Connected peers asked per lookup, besides those that announced (default 3). */
+  askPeers?: number
+  /** Deadline of a lookup whose function has no estimate yet (ms, default 250). */
+  defaultDeadlineMs?: number
+  /** Announcements (and DHT puts) published per second at most (default 20); the rest wait, up to 1024. */
+  publishPerSecond?: number
+}
+
+interface Candidate { receipt: Receipt, from: string }
+
+const MAX_CANDIDATE_INSTRUCTIONS = 8192
+const FETCH_CONCURRENCY = 4
+
+function issuerOf (receipt: Receipt): string | null {
+  return typeof receipt.iss === 'string' ? receipt.iss : null
+}
+
+export class ReceiptSharing extends EventTarget {
+  readonly stats: SharingStats = { lookups: 0, hits: 0, messages: 0, backgroundMessages: 0, rejected: 0, dropped: 0, disputes: 0, liars: 0, published: 0 }
+  readonly policy: VerificationPolicy
+  /** Signature-checked receipts of peers, by instruction then issuer (bounded, oldest dropped). */
+  private readonly candidates = new Map<string, Map<string, Candidate>>()
+  private readonly fetchQueue: Array<{ peerId: string, instruction: CID, receiptCid: CID }> = []
+  private fetching = 0
+  private readonly publishQueue: Array<{ instruction: CID, receipt: Receipt, cid: CID }> = []
+  private publishTimer: ReturnType<typeof setInterval> | undefined
+  private stopped = false
+
+  constructor (private readonly init: SharingInit) {
+    super()
+    this.policy = init.policy ?? { trusted: [] }
+    init.network.addEventListener('receipt:announced', this.onAnnounced)
+    init.network.handleComputedFrom(async (argument, options) => {
+      const entries = await init.store.listByArgument(argument, options)
+      return entries.map((e) => ({ instruction: e.instruction, receipt: e.receipt }))
+    })
+  }
+
+  stop (): void {
+    this.stopped = true
+    clearInterval(this.publishTimer)
+    this.init.network.removeEventListener('receipt:announced', this.onAnnounced)
+  }
+
+  /** Deadline of a lookup: clamp(estimate, 20 ms, 2 s), or the default without an estimate. */
+  deadline (estimates: RunTimeEstimates | undefined, func: string | undefined): number {
+    const estimate = func === undefined ? undefined : estimates?.get(func)
+    if (estimate === undefined) return this.init.defaultDeadlineMs ?? 250
+    return Math.min(2000, Math.max(20, estimate))
+  }
+
+  /**
+   * Looks an instruction up on the network; resolves an answer accepted by the policy, or undefined
+   * (also at the deadline). An accepted receipt is written to the store before it is returned.
+   */
+  async lookup (instruction: CID, options: { task?: Task, policy?: VerificationPolicy, deadlineMs: number, sink: ReceiptSink, signal?: AbortSignal }): Promise<StoredAnswer | undefined> {
+    const policy = options.policy ?? this.policy
+    if (policy === 'own' || this.stopped) return undefined
+    this.stats.lookups++
+    const started = performance.now()
+    const expectedRan = options.task === undefined ? undefined : await invocationCid({ task: options.task })
+    let verdict = await this.judge(instruction, policy, expectedRan)
+    if (verdict.kind === 'none') {
+      const timeout = AbortSignal.timeout(options.deadlineMs)
+      const signal = options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout])
+      await this.ask(instruction, policy, signal)
+      options.signal?.throwIfAborted()
+      verdict = await this.judge(instruction, policy, expectedRan)
+    }
+    if (verdict.kind !== 'accept') return undefined
+    const receipt = verdict.receipt
+    const cid = await receiptCid(receipt)
+    await options.sink.write({ receipt, receiptCid: cid, instruction, replayable: true })
+    this.stats.hits++
+    const issuers = verdict.issuers
+    this.dispatchEvent(new CustomEvent('receipt:network-hit', { detail: { instruction, issuers, ms: performance.now() - started } }))
+    return { receipt, receiptCid: cid, where: 'peer', peer: verdict.from }
+  }
+
+  /** Called after this node ran a pure task: settle disagreements (referee), then publish. */
+  ranLocally (instruction: CID, receipt: Receipt, cid: CID): void {
+    const key = instruction.toString()
+    const known = this.candidates.get(key)
+    if (known !== undefined) {
+      for (const [did, candidate] of known) {
+        if (ipldEquals(candidate.receipt.out, receipt.out)) {
+          this.init.reputation.reward(did)
+        } else {
+          this.init.reputation.penalize(did)
+          known.delete(did)
+          this.stats.liars++
+          this.dispatchEvent(new CustomEvent('peer:liar', { detail: { did, instruction, score: this.init.reputation.score(did) } }))
+        }
+      }
+    }
+    this.publish(instruction, receipt, cid)
+  }
+
+  /** Reverse lookup on connected peers: receipts of instructions that took `argument` as an argument. */
+  async computedFromPeers (argument: CID, options: { signal?: AbortSignal, deadlineMs?: number } = {}): Promise<Array<{ instruction: CID, receipt: Receipt, receiptCid: CID, from: string }>> {
+    const timeout = AbortSignal.timeout(options.deadlineMs ?? 2000)
+    const signal = options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout])
+    const peers = this.connectedPeers().slice(0, 16)
+    const out: Array<{ instruction: CID, receipt: Receipt, receiptCid: CID, from: string }> = []
+    await Promise.all(peers.map(async (peer) => {
+      let found: Array<{ instruction: CID, receipt: Receipt }>
+      try {
+        this.stats.messages++
+        found = await this.init.network.fetchComputedFrom(peer, argument, { signal })
+      } catch {
+        return
+      }
+      for (const entry of found) {
+        const iss = issuerOf(entry.receipt)
+        if (iss === null || this.init.reputation.isBad(iss)) continue
+        try {
+          await this.init.auth.verifyReceipt(entry.receipt, { anyIssuer: true })
+        } catch {
+          this.reject(entry.instruction, entry.receipt, 'bad signature (reverse lookup)')
+          continue
+        }
+        out.push({ ...entry, receiptCid: await receiptCid(entry.receipt), from: peer })
+      }
+    }))
+    return out
+  }
+
+  // ------------------------------------------------------------------------------------ internals
+
+  private connectedPeers (): string[] {
+    return [...new Set(this.init.network.libp2p.getConnections().map((c) => c.remotePeer.toString()))]
+  }
+
+  private reject (instruction: CID, receipt: Receipt, reason: string): void {
+    this.stats.rejected++
+    this.dispatchEvent(new CustomEvent('receipt:rejected', { detail: { instruction, issuer: issuerOf(receipt), reason } }))
+  }
+
+  /** Keeps a peer's receipt (its signature verifies) as a candidate answer. */
+  private async consider (instruction: CID, receipt: Receipt, from: string): Promise<boolean> {
+    const iss = issuerOf(receipt)
+    if (iss === null) {
+      this.reject(instruction, receipt, 'unsigned')
+      return false
+    }
+    if (this.init.reputation.isBad(iss)) return false
+    try {
+      await this.init.auth.verifyReceipt(receipt, { anyIssuer: true })
+    } catch (err) {
+      this.reject(instruction, receipt, (err as Error).message)
+      return false
+    }
+    const key = instruction.toString()
+    let known = this.candidates.get(key)
+    if (known === undefined) {
+      if (this.candidates.size >= MAX_CANDIDATE_INSTRUCTIONS) this.candidates.delete(this.candidates.keys().next().value!)
+      known = new Map()
+      this.candidates.set(key, known)
+    }
+    if (!known.has(iss) && known.size < 16) known.set(iss, { receipt, from })
+    return true
+  }
+
+  private async judge (instruction: CID, policy: Exclude<VerificationPolicy, 'own'>, expectedRan: CID | undefined): Promise<{ kind: 'accept', receipt: Receipt, issuers: string[], from: string } | { kind: 'none' } | { kind: 'dispute' }> {
+    const known = this.candidates.get(instruction.toString())
+    if (known === undefined) return { kind: 'none' }
+    const usable: Array<[string, Candidate]> = []
+    for (const [did, candidate] of known) {
+      if (this.init.reputation.isBad(did)) continue
+      if (expectedRan !== undefined && String(candidate.receipt.ran) !== expectedRan.toString()) {
+        known.delete(did)
+        this.reject(instruction, candidate.receipt, 'the receipt is for another invocation')
+        continue
+      }
+      usable.push([did, candidate])
+    }
+    if ('trusted' in policy) {
+      const own = this.init.auth.did
+      const hit = usable.find(([did]) => did === own || policy.trusted.includes(did))
+      return hit === undefined ? { kind: 'none' } : { kind: 'accept', receipt: hit[1].receipt, issuers: [hit[0]], from: hit[1].from }
+    }
+    // Confirmations: group by `out`.
+    const groups: Array<{ out: unknown, members: Array<[string, Candidate]> }> = []
+    for (const entry of usable) {
+      const group = groups.find((g) => ipldEquals(g.out, entry[1].receipt.out))
+      if (group === undefined) groups.push({ out: entry[1].receipt.out, members: [entry] })
+      else group.members.push(entry)
+    }
+    const needed = Math.max(1, policy.confirmations)
+    const confirmed = groups.filter((g) => g.members.length >= needed)
+    if (groups.length > 1 && policy.referee !== false) {
+      this.stats.disputes++
+      return { kind: 'dispute' } // run here as the referee; ranLocally() judges the candidates
+    }
+    if (confirmed.length !== 1) return { kind: 'none' }
+    const members = confirmed[0]!.members
+    return { kind: 'accept', receipt: members[0]![1].receipt, issuers: members.map(([did]) => did), from: members[0]![1].from }
+  }
+
+  /** Asks connected peers and the DHT, until the deadline. */
+  private async ask (instruction: CID, policy: Exclude<VerificationPolicy, 'own'>, signal: AbortSignal): Promise<void> {
+    const network = this.init.network
+    const peers = this.connectedPeers()
+    // A random few connected peers (each lookup spreads its questions).
+    for (let i = peers.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1))
+      ;[peers[i], peers[j]] = [peers[j]!, peers[i]!]
+    }
+    const wanted = 'confirmations' in policy ? Math.max(1, policy.confirmations) : 1
+    const asked = peers.slice(0, Math.max(this.init.askPeers ?? 3, wanted + 1))
+    const jobs: Array<Promise<void>> = asked.map(async (peer) => {
+      this.stats.messages++
+      try {
+        const found = await network.fetchReceipts(peer, [instruction], { signal })
+        for (const entry of found) await this.consider(instruction, entry.receipt, peer)
+      } catch {
+        // unreachable, slow or refusing: another source may answer
+      }
+    })
+    if (network.dhtEnabled) {
+      jobs.push((async () => {
+        this.stats.messages++
+        try {
+          const found = await network.getReceiptRecords(instruction, { signal, limit: wanted + 1 })
+          for (const entry of found) await this.consider(instruction, entry.receipt, entry.from)
+        } catch {
+          // no record, or the deadline
+        }
+      })())
+    }
+    await Promise.all(jobs)
+  }
+
+  private readonly onAnnounced = (event: CustomEvent<{ peerId: string, instruction: CID, receiptCid: CID }>): void => {
+    if (this.stopped || this.policy === 'own') return
+    const known = this.candidates.get(event.detail.instruction.toString())
+    if (known !== undefined && known.size >= 16) return
+    if (this.fetchQueue.length >= 1024) {
+      this.stats.dropped++
+      return
+    }
+    this.fetchQueue.push(event.detail)
+    this.pump()
+  }
+
+  /** Fetches announced receipts from their announcers, a few at a time, and checks them. */
+  private pump (): void {
+    while (this.fetching < FETCH_CONCURRENCY && this.fetchQueue.length > 0 && !this.stopped) {
+      const next = this.fetchQueue.shift()!
+      this.fetching++
+      void (async () => {
+        try {
+          this.stats.backgroundMessages++
+          const found = await this.init.network.fetchReceipts(next.peerId, [next.instruction], { signal: AbortSignal.timeout(5000) })
+          const entry = found[0]
+          if (entry === undefined || !(await receiptCid(entry.receipt)).equals(next.receiptCid) || !await this.consider(next.instruction, entry.receipt, next.peerId)) {
+            this.stats.dropped++
+          }
+        } catch {
+          this.stats.dropped++
+        } finally {
+          this.fetching--
+          this.pump()
+        }
+      })()
+    }
+  }
+
+  private publish (instruction: CID, receipt: Receipt, cid: CID): void {
+    if (this.stopped || this.init.network.status !== 'started') return
+    if (this.publishQueue.length >= 1024) this.publishQueue.shift()
+    this.publishQueue.push({ instruction, receipt, cid })
+    if (this.publishTimer !== undefined) return
+    const perTick = Math.max(1, Math.round((this.init.publishPerSecond ?? 20) / 10))
+    const tick = (): void => {
+      for (let i = 0; i < perTick; i++) {
+        const next = this.publishQueue.shift()
+        if (next === undefined) {
+          clearInterval(this.publishTimer)
+          this.publishTimer = undefined
+          return
+        }
+        this.stats.published++
+        this.stats.backgroundMessages++
+        this.init.network.announceReceipt(next.instruction, next.cid).catch(() => {})
+        if (this.init.network.dhtEnabled) {
+          this.stats.backgroundMessages++
+          this.init.network.putReceiptRecord(next.instruction, next.receipt, { signal: AbortSignal.timeout(10_000) }).catch(() => {})
+        }
+      }
+    }
+    tick()
+    if (this.publishQueue.length > 0 || this.publishTimer === undefined) {
+      this.publishTimer = setInterval(tick, 100)
+      ;(this.publishTimer as { unref?: () => void }).unref?.()
+    }
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * Receipt sharing between real nodes on loopback (TCP): a network hit avoids an execution under
+ * `{ trusted }`; `'own'` ignores peers' receipts; with `{ confirmations: 2, referee: true }` a single
+ * liar is caught (the node runs the task as referee, keeps the honest receipt, and the liar's
+ * reputation drops and persists across a reopen); reverse lookup finds a peer's receipts.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { generateIdentity, type Signer } from '@ipvm/auth'
+import { awaitOk, taskToIpld, toDagJson, wasmTask } from '@ipvm/core'
+import { createIpvmNetwork, type IpvmNetwork } from '@ipvm/net'
+import { createBlockstore, MemoryBlockstore } from '@ipvm/store'
+import { createWasmExecutor } from '@ipvm/wasm'
+import { afterEach, describe, expect, it } from 'vitest'
+import { componentBytes } from '../../../examples/functions/dist/index.js'
+import { createIpvm, type Ipvm, Reputation, type WasmExecutor } from '../src/index.js'
+
+interface Node { ipvm: Ipvm, network: IpvmNetwork, signer: Signer, runs: () => number }
+const nodes: Node[] = []
+const dirs: string[] = []
+afterEach(async () => {
+  for (const node of nodes.splice(0)) {
+    await node.ipvm.stop()
+    await node.network.stop()
+  }
+  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true })
+})
+
+/** An executor that counts runs and, for a liar, adds 1000 to numeric results (still signed by the liar). */
+function counting (lie = false): { executor: WasmExecutor, runs: () => number } {
+  const inner = createWasmExecutor({ size: 1 })
+  let runs = 0
+  return {
+    runs: () => runs,
+    executor: {
+      concurrency: inner.concurrency,
+      start: async () => { await inner.start?.() },
+      stop: async () => { await inner.stop?.() },
+      run: async (request, options) => {
+        runs++
+        const result = await inner.run(request, options)
+        return lie && typeof result.value === 'number' ? { ...result, value: result.value + 1000 } : result
+      }
+    }
+  }
+}
+
+async function node (init: Partial<Parameters<typeof createIpvm>[0]> & { lie?: boolean } = {}): Promise<Node> {
+  const signer = await generateIdentity()
+  const network = await createIpvmNetwork({ blockstore: new MemoryBlockstore(), listen: ['/ip4/127.0.0.1/tcp/0'], webRTC: false })
+  const { executor, runs } = counting(init.lie === true)
+  const ipvm = await createIpvm({ memory: true, signer, network, executor, remote: { mode: 'local' }, ...init })
+  const created = { ipvm, network, signer, runs }
+  nodes.push(created)
+  return created
+}
+
+async function connect (a: Node, b: Node): Promise<void> {
+  await a.network.dial(b.network.multiaddrs()[0]!)
+}
+
+async function workflow (a: Node, args: number[] = [1]): Promise<{ text: string, first: Awaited<ReturnType<typeof wasmTask>> }> {
+  const rsc = `ipfs://${(await a.ipvm.add(componentBytes())).toString()}`
+  const first = await wasmTask({ rsc, func: 'add-one', args })
+  const second = await wasmTask({ rsc, func: 'add-one', args: [awaitOk(first)] })
+  return { text: toDagJson({ tasks: [first, second].map((t) => taskToIpld(t.task)) }), first }
+}
+
+describe('receipt sharing (Node ↔ Node, TCP)', () => {
+  it('a network hit avoids an execution under { trusted }', async () => {
+    const b = await node()
+    const a = await node({ verification: { trusted: [b.signer.did] } })
+    await connect(a, b)
+    const { text } = await workflow(b)
+    await a.ipvm.add(componentBytes())
+    const ran = await b.ipvm.run(text).result
+    expect(ran.tasks.map((t) => t.out)).toEqual([{ ok: 2 }, { ok: 3 }])
+    const hits: unknown[] = []
+    a.ipvm.sharing!.addEventListener('receipt:network-hit', (e) => hits.push(e))
+    const result = await a.ipvm.run(text).result
+    expect(result.tasks.map((t) => t.out)).toEqual([{ ok: 2 }, { ok: 3 }])
+    expect(result.tasks.map((t) => t.where)).toEqual(['peer', 'peer'])
+    expect(result.tasks.map((t) => t.receipt.iss)).toEqual([b.signer.did, b.signer.did])
+    expect(a.runs()).toBe(0)
+    expect(hits).toHaveLength(2)
+    // stored: the next run replays from the local store
+    const again = await a.ipvm.run(text).result
+    expect(again.tasks.map((t) => t.where)).toEqual(['memory', 'memory'])
+  })
+
+  it("'own' ignores peers' receipts (even trusted ones) and runs the task", async () => {
+    const b = await node()
+    const a = await node({ verification: 'own', trusted: [b.signer.did] })
+    await connect(a, b)
+    const { text } = await workflow(b)
+    await a.ipvm.add(componentBytes())
+    await b.ipvm.run(text).result
+    const result = await a.ipvm.run(text).result
+    expect(result.tasks.map((t) => t.where)).toEqual(['local', 'local'])
+    expect(result.tasks.map((t) => t.receipt.iss)).toEqual([a.signer.did, a.signer.did])
+    expect(a.runs()).toBe(2)
+    // per run too: a node trusting B still ignores B's receipts in a run that says 'own'
+    const c = await node({ verification: { trusted: [b.signer.did] } })
+    await connect(c, b)
+    await c.ipvm.add(componentBytes())
+    const own = await c.ipvm.run(text, { verification: 'own' }).result
+    expect(own.tasks.map((t) => t.where)).toEqual(['local', 'local'])
+  })
+
+  it('a single liar is caught (N = 2, referee): the honest result is kept, the liar loses reputation, and it persists', async () => {
+    const honest = await node()
+    const liar = await node({ lie: true })
+    const dir = await mkdtemp(join(tmpdir(), 'ipvm-sharing-'))
+    dirs.push(dir)
+    const aSigner = await generateIdentity()
+    const network = await createIpvmNetwork({ blockstore: new MemoryBlockstore(), listen: ['/ip4/127.0.0.1/tcp/0'], webRTC: false })
+    const counted = counting()
+    const ipvm = await createIpvm({ location: dir, signer: aSigner, network, executor: counted.executor, remote: { mode: 'local' }, verification: { confirmations: 2, referee: true }, sharing: { askPeers: 4 } })
+    const a: Node = { ipvm, network, signer: aSigner, runs: counted.runs }
+    nodes.push(a)
+    await connect(a, honest)
+    await connect(a, liar)
+    const { text } = await workflow(honest)
+    await liar.ipvm.add(componentBytes())
+    await a.ipvm.add(componentBytes())
+    expect((await honest.ipvm.run(text).result).tasks.map((t) => t.out)).toEqual([{ ok: 2 }, { ok: 3 }])
+    expect((await liar.ipvm.run(text).result).tasks.map((t) => t.out)).toEqual([{ ok: 1002 }, { ok: 2003 }])
+    const liars: Array<{ did: string }> = []
+    a.ipvm.sharing!.addEventListener('peer:liar', (e) => liars.push((e as CustomEvent<{ did: string }>).detail))
+    const result = await a.ipvm.run(text).result
+    expect(result.tasks.map((t) => t.out)).toEqual([{ ok: 2 }, { ok: 3 }])
+    expect(result.tasks[0]!.where).toBe('local')
+    expect(liars.map((l) => l.did)).toContain(liar.signer.did)
+    expect(a.ipvm.sharing!.stats.liars).toBeGreaterThanOrEqual(1)
+    await a.ipvm.stop()
+    await a.network.stop()
+    nodes.splice(nodes.indexOf(a), 1)
+    // the reputation survives a reopen (LevelDB under the node's location)
+    const store = await createBlockstore({ location: join(dir, 'reputation') })
+    const reputation = new Reputation({ blockstore: store })
+    await reputation.load()
+    expect(reputation.isBad(liar.signer.did)).toBe(true)
+    expect(reputation.score(honest.signer.did)).toBeGreaterThan(0)
+    await store.close()
+  })
+
+  it("reverse lookup finds a peer's receipts computed from a CID", async () => {
+    const b = await node()
+    const a = await node({ verification: { trusted: [b.signer.did] } })
+    await connect(a, b)
+    const { text, first } = await workflow(b, [41])
+    const ran = await b.ipvm.run(text).result
+    expect(await a.ipvm.computedFrom(first.instruction, { network: false })).toEqual([])
+    const found = await a.ipvm.computedFrom(first.instruction, { signal: AbortSignal.timeout(5000) })
+    expect(found).toHaveLength(1)
+    expect(found[0]).toMatchObject({ from: b.network.peerId })
+    expect(found[0]!.receipt.out).toEqual({ ok: 43 })
+    expect(found[0]!.receiptCid.toString()).toBe(ran.tasks[1]!.receiptCid.toString())
+    expect((await b.ipvm.computedFrom(first.instruction, { network: false }))[0]!.from).toBe('local')
+  })
+})
