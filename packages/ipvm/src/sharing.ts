@@ -78,6 +78,8 @@ export class ReceiptSharing extends EventTarget {
   /** Signature-checked receipts of peers, by instruction then issuer (bounded, oldest dropped). */
   private readonly candidates = new Map<string, Map<string, Candidate>>()
   private readonly fetchQueue: Array<{ peerId: string, instruction: CID, receiptCid: CID }> = []
+  /** Peers that announced a receipt of an instruction (asked first by a lookup), bounded. */
+  private readonly announcers = new Map<string, string[]>()
   private fetching = 0
   private readonly publishQueue: Array<{ instruction: CID, receipt: Receipt, cid: CID }> = []
   private publishTimer: ReturnType<typeof setInterval> | undefined
@@ -103,7 +105,7 @@ export class ReceiptSharing extends EventTarget {
   deadline (estimates: RunTimeEstimates | undefined, func: string | undefined): number {
     const estimate = func === undefined ? undefined : estimates?.get(func)
     if (estimate === undefined) return this.init.defaultDeadlineMs ?? 250
-    return Math.min(2000, Math.max(20, estimate))
+    return Math.round(Math.min(2000, Math.max(20, estimate)))
   }
 
   /**
@@ -118,12 +120,15 @@ export class ReceiptSharing extends EventTarget {
     const expectedRan = options.task === undefined ? undefined : await invocationCid({ task: options.task })
     let verdict = await this.judge(instruction, policy, expectedRan)
     if (verdict.kind === 'none') {
-      const timeout = AbortSignal.timeout(options.deadlineMs)
-      const signal = options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout])
-      await this.ask(instruction, policy, signal)
+      const controller = new AbortController()
+      const timeout = AbortSignal.timeout(Math.max(1, Math.round(options.deadlineMs)))
+      const signal = AbortSignal.any([controller.signal, timeout, ...(options.signal === undefined ? [] : [options.signal])])
+      await this.ask(instruction, policy, signal, async () => (await this.judge(instruction, policy, expectedRan)).kind !== 'none')
+      controller.abort() // the policy is satisfied (or every source answered): stop the rest
       options.signal?.throwIfAborted()
       verdict = await this.judge(instruction, policy, expectedRan)
     }
+    if (verdict.kind === 'dispute') this.stats.disputes++
     if (verdict.kind !== 'accept') return undefined
     const receipt = verdict.receipt
     const cid = await receiptCid(receipt)
@@ -246,7 +251,6 @@ export class ReceiptSharing extends EventTarget {
     const needed = Math.max(1, policy.confirmations)
     const confirmed = groups.filter((g) => g.members.length >= needed)
     if (groups.length > 1 && policy.referee !== false) {
-      this.stats.disputes++
       return { kind: 'dispute' } // run here as the referee; ranLocally() judges the candidates
     }
     if (confirmed.length !== 1) return { kind: 'none' }
@@ -254,17 +258,23 @@ export class ReceiptSharing extends EventTarget {
     return { kind: 'accept', receipt: members[0]![1].receipt, issuers: members.map(([did]) => did), from: members[0]![1].from }
   }
 
-  /** Asks connected peers and the DHT, until the deadline. */
-  private async ask (instruction: CID, policy: Exclude<VerificationPolicy, 'own'>, signal: AbortSignal): Promise<void> {
+  /**
+   * Asks peers that announced the instruction, a random few connected peers and the DHT, all at
+   * once; resolves when `settled()` says the answer is decided, when every source answered, or at
+   * the deadline (`signal`).
+   */
+  private async ask (instruction: CID, policy: Exclude<VerificationPolicy, 'own'>, signal: AbortSignal, settled: () => Promise<boolean>): Promise<void> {
     const network = this.init.network
-    const peers = this.connectedPeers()
+    const connected = this.connectedPeers()
     // A random few connected peers (each lookup spreads its questions).
-    for (let i = peers.length - 1; i > 0; i--) {
+    for (let i = connected.length - 1; i > 0; i--) {
       const j = Math.floor(Math.random() * (i + 1))
-      ;[peers[i], peers[j]] = [peers[j]!, peers[i]!]
+      ;[connected[i], connected[j]] = [connected[j]!, connected[i]!]
     }
     const wanted = 'confirmations' in policy ? Math.max(1, policy.confirmations) : 1
-    const asked = peers.slice(0, Math.max(this.init.askPeers ?? 3, wanted + 1))
+    const known = this.candidates.get(instruction.toString())
+    const announced = (this.announcers.get(instruction.toString()) ?? []).filter((p) => ![...(known?.values() ?? [])].some((c) => c.from === p))
+    const asked = [...new Set([...announced.slice(0, wanted + 1), ...connected])].slice(0, Math.max(this.init.askPeers ?? 3, wanted + 1))
     const jobs: Array<Promise<void>> = asked.map(async (peer) => {
       this.stats.messages++
       try {
@@ -274,8 +284,12 @@ export class ReceiptSharing extends EventTarget {
         // unreachable, slow or refusing: another source may answer
       }
     })
+    // The DHT is the last step (its queries cost most): only when the peers asked did not settle it.
     if (network.dhtEnabled) {
+      const peersDone = Promise.all(jobs)
       jobs.push((async () => {
+        await peersDone
+        if (signal.aborted || await settled()) return
         this.stats.messages++
         try {
           const found = await network.getReceiptRecords(instruction, { signal, limit: wanted + 1 })
@@ -285,13 +299,36 @@ export class ReceiptSharing extends EventTarget {
         }
       })())
     }
-    await Promise.all(jobs)
+    await new Promise<void>((resolve) => {
+      let pending = jobs.length
+      const onAbort = (): void => { resolve() }
+      signal.addEventListener('abort', onAbort, { once: true })
+      for (const job of jobs) {
+        void job.then(async () => {
+          pending--
+          if (pending === 0 || await settled()) {
+            signal.removeEventListener('abort', onAbort)
+            resolve()
+          }
+        })
+      }
+    })
   }
 
   private readonly onAnnounced = (event: CustomEvent<{ peerId: string, instruction: CID, receiptCid: CID }>): void => {
     if (this.stopped || this.policy === 'own') return
-    const known = this.candidates.get(event.detail.instruction.toString())
-    if (known !== undefined && known.size >= 16) return
+    const key = event.detail.instruction.toString()
+    let announcers = this.announcers.get(key)
+    if (announcers === undefined) {
+      if (this.announcers.size >= MAX_CANDIDATE_INSTRUCTIONS) this.announcers.delete(this.announcers.keys().next().value!)
+      announcers = []
+      this.announcers.set(key, announcers)
+    }
+    if (announcers.length < 16 && !announcers.includes(event.detail.peerId)) announcers.push(event.detail.peerId)
+    // Fetch (and check) only as many receipts as the policy needs: the rest stay hints for lookups.
+    const known = this.candidates.get(key)
+    const queued = this.fetchQueue.filter((q) => q.instruction.equals(event.detail.instruction)).length
+    if ((known?.size ?? 0) + queued >= this.enough()) return
     if (this.fetchQueue.length >= 1024) {
       this.stats.dropped++
       return
@@ -323,6 +360,13 @@ export class ReceiptSharing extends EventTarget {
     }
   }
 
+  /** How many receipts of one instruction the node policy can use (confirmations + 1 to see a disagreement). */
+  private enough (): number {
+    const policy = this.policy
+    if (policy === 'own') return 0
+    return 'confirmations' in policy ? Math.max(1, policy.confirmations) + 1 : 2
+  }
+
   private publish (instruction: CID, receipt: Receipt, cid: CID): void {
     if (this.stopped || this.init.network.status !== 'started') return
     if (this.publishQueue.length >= 1024) this.publishQueue.shift()
@@ -340,7 +384,8 @@ export class ReceiptSharing extends EventTarget {
         this.stats.published++
         this.stats.backgroundMessages++
         this.init.network.announceReceipt(next.instruction, next.cid).catch(() => {})
-        if (this.init.network.dhtEnabled) {
+        // One DHT record per instruction is enough to find it: skip the put when a peer already announced one.
+        if (this.init.network.dhtEnabled && (this.announcers.get(next.instruction.toString())?.length ?? 0) === 0) {
           this.stats.backgroundMessages++
           this.init.network.putReceiptRecord(next.instruction, next.receipt, { signal: AbortSignal.timeout(10_000) }).catch(() => {})
         }
