@@ -233,11 +233,18 @@ export function readCapabilities (value: IpldValue, peerId: string): Capabilitie
   return capabilities
 }
 
-/** Reads a receipt announcement `{instruction, receiptCid}`; throws {@link MalformedMessageError}. */
-export function readReceiptAnnouncement (value: IpldValue): { instruction: CID, receiptCid: CID } {
+/**
+ * Reads a receipt announcement `{instruction, receiptCid, addrs?}` (`addrs`: up to 4 multiaddrs the
+ * announcer listens on); throws {@link MalformedMessageError}.
+ */
+export function readReceiptAnnouncement (value: IpldValue): { instruction: CID, receiptCid: CID, addrs: string[] } {
   if (!isIpldMap(value)) throw new MalformedMessageError('a receipt announcement is {instruction, receiptCid}')
   const instruction = asCid(value.instruction)
   const receiptCid = asCid(value.receiptCid)
   if (instruction === undefined || receiptCid === undefined) throw new MalformedMessageError('a receipt announcement is {instruction: CID, receiptCid: CID}')
-  return { instruction, receiptCid }
+  const addrs = value.addrs ?? []
+  if (!Array.isArray(addrs) || addrs.length > 4 || !addrs.every((a) => typeof a === 'string' && a.length <= 256)) {
+    throw new MalformedMessageError('a receipt announcement\'s "addrs" is a list of at most 4 multiaddrs')
+  }
+  return { instruction, receiptCid, addrs: addrs as string[] }
 }

@@ -132,6 +132,7 @@ class Network extends EventTarget {
   private receiptLookup: ReceiptLookup | undefined
   private computedFromLookup: ComputedFromLookup | undefined
   private readonly buckets = new Map<string, TokenBucket>()
+  private readonly addressed = new Set<string>()
   private readonly announceRate: { perSecond: number, burst: number }
   private readonly stats: AnnouncementStats = { accepted: 0, rateLimited: 0, malformed: 0 }
   private readonly active = new Set<AbortController>()
@@ -413,7 +414,15 @@ class Network extends EventTarget {
 
   async announceReceipt (instruction: CID, receiptCid: CID): Promise<void> {
     this.assertStarted()
-    await this.libp2p.services.pubsub.publish(RECEIPTS_TOPIC, dagCbor.encode({ instruction, receiptCid }))
+    // With up to 4 of our addresses: a peer several gossip hops away can then dial us to fetch the receipt.
+    const addrs: string[] = []
+    let budget = MAX_RECEIPT_ANNOUNCEMENT_BYTES - 300 // the CIDs and framing take the rest
+    for (const a of this.multiaddrs().map(String)) {
+      if (addrs.length === 4 || a.length > 256 || a.length + 3 > budget) continue
+      addrs.push(a)
+      budget -= a.length + 3
+    }
+    await this.libp2p.services.pubsub.publish(RECEIPTS_TOPIC, dagCbor.encode({ instruction, receiptCid, addrs }))
   }
 
   peers (): Capabilities[] {
@@ -650,12 +659,32 @@ class Network extends EventTarget {
       // Delivered only after validateReceiptAnnouncement accepted it (shape and the sender's rate).
       if (message.type !== 'signed' || message.data.byteLength > MAX_RECEIPT_ANNOUNCEMENT_BYTES) return
       try {
-        const announcement = readReceiptAnnouncement(dagCbor.decode<IpldValue>(message.data))
+        const { addrs, ...announcement } = readReceiptAnnouncement(dagCbor.decode<IpldValue>(message.data))
+        this.learnAddresses(message.from, addrs)
         this.dispatchEvent(new CustomEvent('receipt:announced', { detail: { peerId: message.from.toString(), ...announcement } }))
       } catch {
         // malformed: ignored (the topic validator already refused to relay it)
       }
     }
+  }
+
+  /** Remembers where an announcer listens (once per peer, bounded), unless already connected. */
+  private learnAddresses (peer: PeerId, addrs: string[]): void {
+    const key = peer.toString()
+    if (addrs.length === 0 || this.addressed.has(key) || this.libp2p.getConnections(peer).length > 0) return
+    if (this.addressed.size >= MAX_KNOWN_PEERS) this.addressed.clear()
+    this.addressed.add(key)
+    const multiaddrs: Multiaddr[] = []
+    for (const a of addrs) {
+      try {
+        const m = multiaddr(a)
+        const id = m.getComponents().find((c) => c.name === 'p2p')?.value
+        if (id === undefined || id === key) multiaddrs.push(m) // never addresses claiming another peer
+      } catch {
+        // not a multiaddr: ignored
+      }
+    }
+    if (multiaddrs.length > 0) this.libp2p.peerStore.merge(peer, { multiaddrs }).catch(() => {})
   }
 
   /** Shape and size, then the publisher's token bucket: a flood is neither delivered nor relayed. */
