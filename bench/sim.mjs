@@ -5,7 +5,10 @@
 // Run against the built packages (`npm run build`, or `npx tsc -b packages/core packages/wasm
 // packages/auth packages/store packages/net packages/ipvm`):
 //
-//   node bench/sim.mjs [--nodes=50] [--workflows=6] [--inputs=24] [--depth=3] [--liars=0.2] [--no-dht] [--json]
+//   node bench/sim.mjs [--nodes=50] [--workflows=2] [--inputs=24] [--depth=3] [--liars=0.2] [--no-dht] [--json]
+//
+// On a 2-core machine 50 nodes with --no-dht and 2 workflows per phase take about 3.5 min for both
+// scenarios; kad-dht at 50 nodes in one process is much slower (see docs/BENCHMARKS.md, network).
 //
 // Two scenarios, each on a fresh network:
 //   honest  every node accepts receipts under { confirmations: 1 } (any verified signature)
@@ -31,7 +34,7 @@ const opt = (name, dflt) => {
   return hit === undefined ? dflt : Number(hit.slice(name.length + 3))
 }
 const NODES = opt('nodes', 50)
-const WORKFLOWS = opt('workflows', 6)
+const WORKFLOWS = opt('workflows', 2)
 const INPUTS = opt('inputs', 24)
 const DEPTH = opt('depth', 3)
 const LIAR_SHARE = opt('liars', 0.2)
