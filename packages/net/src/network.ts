@@ -277,12 +277,16 @@ class Network extends EventTarget {
       }
       return out
     }
-    const { signal } = options
+    return await this.receiptsRequest(peer, { instructions }, (reply) => readReceiptsReply(reply, instructions), options.signal)
+  }
+
+  /** One request and one reply on `/ipvm/receipts/1.0.0` (by instructions, or by argument). */
+  private async receiptsRequest (peer: PeerTarget, request: Record<string, IpldValue>, read: (reply: IpldValue) => ExchangedReceipt[] | { error: SerializedError }, signal?: AbortSignal): Promise<ExchangedReceipt[]> {
     const { stream, remote } = await this.open(peer, RECEIPTS_PROTOCOL, signal)
     const frames = frameStream(stream, this.maxMessageBytes)
     try {
-      await frames.write({ instructions }, withSignal(signal))
-      const reply = readReceiptsReply(await frames.read(withSignal(signal)), instructions)
+      await frames.write(request, withSignal(signal))
+      const reply = read(await frames.read(withSignal(signal)))
       if (!Array.isArray(reply)) throw remoteFailure(reply.error, remote)
       await closeStream(stream)
       return reply
@@ -298,20 +302,7 @@ class Network extends EventTarget {
   }
 
   async fetchComputedFrom (peer: PeerTarget, argument: CID, options: AbortOptions = {}): Promise<ExchangedReceipt[]> {
-    const { signal } = options
-    const { stream, remote } = await this.open(peer, RECEIPTS_PROTOCOL, signal)
-    const frames = frameStream(stream, this.maxMessageBytes)
-    try {
-      await frames.write({ arguments: [argument] }, withSignal(signal))
-      const reply = readComputedFromReply(await frames.read(withSignal(signal)))
-      if (!Array.isArray(reply)) throw remoteFailure(reply.error, remote)
-      await closeStream(stream)
-      return reply
-    } catch (err) {
-      resetStream(stream, err instanceof Error ? err : new Error(String(err)))
-      if (signal?.aborted === true && !(err instanceof AbortError)) throw abortError(signal)
-      throw err
-    }
+    return await this.receiptsRequest(peer, { arguments: [argument] }, readComputedFromReply, options.signal)
   }
 
   handleComputedFrom (lookup: ComputedFromLookup): void {
