@@ -68,7 +68,9 @@ export function createPeerPanel (host: PeerHost, options: { heading?: string } =
 
   const address = h('input', { id: 'peer-address', type: 'text', placeholder: '/ip4/127.0.0.1/tcp/4011/ws/p2p/12D3Koo…', spellcheck: false, size: 60 })
   address.setAttribute('aria-label', 'multiaddr of a provider or another page')
-  const asRelay = h('input', { id: 'peer-relay', type: 'checkbox', checked: true })
+  // Off by default: with a slot reserved on the provider itself, the provider reached this page over the
+  // limited relayed connection and bitswap stalled on blocks above the relay's data limit.
+  const asRelay = h('input', { id: 'peer-relay', type: 'checkbox', checked: false })
   const connectButton = h('button', { id: 'peer-connect', type: 'button', className: 'primary' }, 'Connect')
   const status = h('p', { id: 'peer-status', className: 'muted' }, 'not connected: every step runs in this browser')
   status.setAttribute('aria-live', 'polite')
