@@ -521,19 +521,7 @@ class Network extends EventTarget {
         await this.refuse(frames, err, false)
         return
       }
-      // A reply that does not fit in one frame is cut: the asker asks again for what is missing.
-      for (;;) {
-        try {
-          await frames.write(receiptsReplyToIpld(found))
-          break
-        } catch (err) {
-          if (!(err instanceof MessageTooLargeError) || found.length === 0) {
-            resetStream(stream, err as Error)
-            return
-          }
-          found = found.slice(0, Math.floor(found.length / 2))
-        }
-      }
+      if (!await this.writeReceiptsReply(frames, found)) return
       await closeStream(stream)
     } finally {
       stream.removeEventListener('close', onClose)
@@ -554,19 +542,27 @@ class Network extends EventTarget {
       await this.refuse(frames, err, false)
       return
     }
+    if (!await this.writeReceiptsReply(frames, found)) return
+    await closeStream(frames.stream)
+  }
+
+  /**
+   * Writes a receipts reply; one that does not fit in a frame is cut in half until it does (the
+   * asker asks again for what is missing). False when the stream had to be reset.
+   */
+  private async writeReceiptsReply (frames: FrameStream, found: ExchangedReceipt[]): Promise<boolean> {
     for (;;) {
       try {
         await frames.write(receiptsReplyToIpld(found))
-        break
+        return true
       } catch (err) {
         if (!(err instanceof MessageTooLargeError) || found.length === 0) {
           resetStream(frames.stream, err as Error)
-          return
+          return false
         }
         found = found.slice(0, Math.floor(found.length / 2))
       }
     }
-    await closeStream(frames.stream)
   }
 
   /** Sends `err` as the final frame; resets the stream after a frame that was too large or malformed. */
