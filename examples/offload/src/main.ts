@@ -1,8 +1,8 @@
 /**
  * The offload page: a "phone" with no local capacity for heavy steps. Grayscale and blur need the
  * `gpu` affinity, which this node does not declare, so placement sends them to a connected provider
- * that does (`ipvm serve --affinity gpu=true`). Before the first connection the node has no network,
- * and the runtime then ignores affinities (everything runs here): connect first.
+ * that does (`ipvm serve --affinity gpu=true`). Before the first connection the node has no network:
+ * those steps then fail with NoProviderError (this phone has no GPU) — connect first.
  * The peer panel (connect, UCANs) is the image pipeline's.
  */
 import { generateIdentity, type Signer } from '@ipvm/auth'

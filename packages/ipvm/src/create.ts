@@ -4,7 +4,7 @@
  * persisted did:key identity that signs every receipt.
  */
 import { createAuth, generateIdentity, loadOrCreateIdentity, signReceipt, type Signer } from '@ipvm/auth'
-import type { Receipt } from '@ipvm/core'
+import type { IpldValue, Receipt } from '@ipvm/core'
 import { type ClosableBlockstore, createBlockstore, createReceiptStore, defaultDataDir, PLATFORM, type ReceiptStore } from '@ipvm/store'
 import { createWasmExecutor } from '@ipvm/wasm'
 import type { IpvmNetwork } from '@ipvm/net'
@@ -48,6 +48,8 @@ export interface CreateIpvmOptions {
    * fetch what they lack over bitswap) and tasks can run on peers (see `remote`).
    */
   network?: IpvmNetwork
+  /** Affinities this node has, e.g. `{ gpu: true }`: tasks needing one it lacks go to a peer that has it. */
+  affinities?: Record<string, IpldValue>
   /** Delegation settings: UCANs to present to providers, this node's affinities, placement mode. */
   remote?: Omit<RemoteInit, 'network' | 'auth'>
   /** Providers whose receipts (and delegations) this node trusts besides its own. */
@@ -106,7 +108,7 @@ export async function createIpvm (options: CreateIpvmOptions = {}): Promise<Ipvm
   let remote: RemoteInit | undefined
   if (options.network !== undefined) {
     if (identity === undefined) throw new TypeError('delegating to peers needs an identity: do not pass signer: false with a network')
-    remote = { ...options.remote, network: options.network, auth: createAuth({ signer: identity, ...(options.trusted === undefined ? {} : { trusted: options.trusted }) }) }
+    remote = { ...(options.affinities === undefined ? {} : { affinities: options.affinities }), ...options.remote, network: options.network, auth: createAuth({ signer: identity, ...(options.trusted === undefined ? {} : { trusted: options.trusted }) }) }
   }
   let sharing: ReceiptSharing | undefined
   let reputationStore: ClosableBlockstore | undefined
@@ -126,6 +128,7 @@ export async function createIpvm (options: CreateIpvmOptions = {}): Promise<Ipvm
   }
   const executor = options.executor ?? createWasmExecutor(options.poolSize === undefined ? {} : { size: options.poolSize })
   const node = await createIpvmFromParts({
+    ...(options.affinities === undefined ? {} : { affinities: options.affinities }),
     store,
     content: blockstoreContent(blockstore),
     executor,
@@ -156,7 +159,7 @@ export async function createIpvm (options: CreateIpvmOptions = {}): Promise<Ipvm
       network.announce({
         did: remote!.auth.did,
         ops: ['wasm/run'],
-        affinities: options.remote?.affinities ?? {},
+        affinities: options.remote?.affinities ?? options.affinities ?? {},
         workers: executor.concurrency,
         freeWorkers: stats?.idle ?? executor.concurrency,
         modules: [],

@@ -37,7 +37,8 @@ function listOf (value: IpldValue | undefined): string[] {
   return typeof value === 'string' ? [value] : []
 }
 
-function satisfies (have: Record<string, IpldValue>, want: Record<string, IpldValue>): boolean {
+/** Whether affinities `have` meet every key of `want`. */
+export function satisfiesAffinity (have: Record<string, IpldValue>, want: Record<string, IpldValue>): boolean {
   return Object.entries(want).every(([key, value]) => have[key] !== undefined && ipldEquals(have[key], value))
 }
 
@@ -50,10 +51,10 @@ export function decidePlacement (input: PlacementInput): PlacementDecision {
   const byFree = (a: Capabilities, b: Capabilities): number => b.freeWorkers - a.freeWorkers
   const affinity = isIpldMap(meta.affinity) ? meta.affinity : undefined
   if (affinity !== undefined && Object.keys(affinity).length > 0) {
-    if (mode !== 'remote' && satisfies(input.localAffinities, affinity)) return { where: 'local' }
-    const able = peers.filter((p) => satisfies(p.affinities, affinity)).sort(byFree)
+    if (mode !== 'remote' && satisfiesAffinity(input.localAffinities, affinity)) return { where: 'local' }
+    const able = peers.filter((p) => satisfiesAffinity(p.affinities, affinity)).sort(byFree)
     if (able.length === 0) return { where: 'none', reason: `no connected peer offers ${JSON.stringify(affinity)} and this node does not` }
-    return { where: 'remote', candidates: able, required: !satisfies(input.localAffinities, affinity) }
+    return { where: 'remote', candidates: able, required: !satisfiesAffinity(input.localAffinities, affinity) }
   }
   if (mode === 'local') return { where: 'local' }
   const near = listOf(meta.near)

@@ -36,8 +36,17 @@ export interface RemoteAttemptEvents {
 export class RemoteExecution {
   readonly mode: PlacementMode
 
+  private readonly proofs: Record<string, string[]>
+
   constructor (private readonly init: RemoteInit) {
     this.mode = init.mode ?? 'auto'
+    // The caller's object is kept (not copied): adding to it later still counts.
+    this.proofs = init.proofs ?? {}
+  }
+
+  /** Adds UCANs (JWT) to present to a provider (`'*'`: to any provider). */
+  addProofs (provider: string, jwts: string[]): void {
+    this.proofs[provider] = [...new Set([...(this.proofs[provider] ?? []), ...jwts])]
   }
 
   get network (): IpvmNetwork {
@@ -58,7 +67,7 @@ export class RemoteExecution {
 
   private async attempt (peer: Capabilities, task: Task, awaited: AwaitedResult[], signal: AbortSignal): Promise<Receipt> {
     const invocation: Invocation = { task }
-    const proofs = this.init.proofs?.[peer.did] ?? this.init.proofs?.['*'] ?? []
+    const proofs = this.proofs[peer.did] ?? this.proofs['*'] ?? []
     const signed = await this.init.auth.signInvocation(invocation, { audience: peer.did, proofs, signal })
     const receipt = await this.init.network.invoke(peer.peerId, { signed, awaited }, { signal })
     // Only the provider we asked may answer, and only for this invocation.

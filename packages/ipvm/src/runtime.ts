@@ -2,7 +2,7 @@
  * `createIpvm()`: the runtime. Parses and plans workflows, replays what has a receipt, runs the rest
  * as dataflow on the executor, and keeps every receipt durable.
  */
-import { AbortError, type CID, type ParsedWorkflow, parseWorkflow, planWorkflow, type Result, serializeError, type WorkflowInput } from '@ipvm/core'
+import { AbortError, type CID, type IpldValue, type ParsedWorkflow, parseWorkflow, planWorkflow, type Result, serializeError, type WorkflowInput } from '@ipvm/core'
 import type { ReceiptStore } from '@ipvm/store'
 import { MutationPolicyError, NotStartedError } from './errors.js'
 import type { RunEvent, WorkflowResult } from './events.js'
@@ -42,6 +42,8 @@ export interface IpvmInit {
   start?: boolean
   /** Delegation to peers over the network (placement, signed invocations, verified receipts). */
   remote?: RemoteInit
+  /** Affinities this node has, e.g. `{ gpu: true }` (default none; `remote.affinities` overrides). */
+  affinities?: Record<string, IpldValue>
   /** The network step of the memo: receipts shared with peers and the DHT, per a verification policy. */
   sharing?: ReceiptSharing
 }
@@ -84,6 +86,8 @@ export interface Ipvm {
   receipt: (instruction: CID, options?: { signal?: AbortSignal }) => Promise<StoredAnswer | undefined>
   /** Forgets every receipt: the store and the in-memory memo (content stays). */
   clearReceipts: (options?: { signal?: AbortSignal }) => Promise<void>
+  /** Adds UCANs (JWT) to present to a provider (`'*'` for any); needs a network. */
+  addProofs: (provider: string, jwts: string[]) => void
   /** This node's DID, when it signs receipts. */
   readonly did?: string
   /**
@@ -190,6 +194,7 @@ class IpvmNode implements Ipvm {
           handlers: this.handlers,
           outputThreshold: this.init.outputThreshold ?? 64 * 1024,
           ...(this.remote === undefined ? {} : { remote: this.remote }),
+          ...(this.init.affinities === undefined ? {} : { affinities: this.init.affinities }),
           estimates: this.estimates
         }, {
           signal,
@@ -221,6 +226,11 @@ class IpvmNode implements Ipvm {
     await this.writer.idle()
     this.memo.forget()
     await this.store.clear(options)
+  }
+
+  addProofs (provider: string, jwts: string[]): void {
+    if (this.remote === undefined) throw new TypeError('this node has no network: create it with createIpvm({ network })')
+    this.remote.addProofs(provider, jwts)
   }
 
   async add (bytes: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<CID> {

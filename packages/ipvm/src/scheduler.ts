@@ -5,7 +5,7 @@
  */
 import {
   AbortError, type AwaitRef, type CID, type IpldMap, type IpldValue, invocationCid, IpvmError, isIpldMap, isOk,
-  type ParsedWorkflow, type Plan, type Receipt, type Result, receiptCid, type SerializedError, serializeError, WASM_RUN
+  type ParsedWorkflow, type Plan, type Receipt, type Result, toDagJson, receiptCid, type SerializedError, serializeError, WASM_RUN
 } from '@ipvm/core'
 import { ContentNotFoundError } from '@ipvm/store'
 import { limitsFromMeta } from '@ipvm/wasm'
@@ -16,7 +16,7 @@ import {
 } from './errors.js'
 import type { RunEvent, TaskOutcome, WorkflowResult, WorkflowStatus } from './events.js'
 import type { EffectHandler, WasmExecutor } from './executor.js'
-import type { PlacementMode, RunTimeEstimates } from './placement.js'
+import { type PlacementMode, type RunTimeEstimates, satisfiesAffinity } from './placement.js'
 import type { RemoteExecution } from './remote.js'
 import type { ContentStore, MemoCache, ReceiptSink, ReceiptSigner, StoredAnswer } from './services.js'
 
@@ -31,6 +31,8 @@ export interface SchedulerServices {
   outputThreshold: number
   /** Delegation to peers, when this node has a network. */
   remote?: RemoteExecution
+  /** Affinities this node has (a task needing one it lacks goes to a peer, or fails without a network). */
+  affinities?: Record<string, IpldValue>
   /** Learned run times per function (placement uses them). */
   estimates?: RunTimeEstimates
   /** Called after a pure task ran here (its receipt durable): the network step publishes it. */
@@ -364,6 +366,11 @@ export async function schedule (workflow: ParsedWorkflow, plan: Plan, services: 
       return
     }
     const func = task.run.input.func as string
+    const affinity = task.meta.affinity
+    if (services.remote === undefined && isIpldMap(affinity) && Object.keys(affinity).length > 0 && !satisfiesAffinity(services.affinities ?? {}, affinity)) {
+      await fail(index, new NoProviderError(`task needs ${toDagJson(affinity)}: this node lacks it and has no network to find a peer that has it`), false)
+      return
+    }
     if (services.remote !== undefined) {
       const stats = (services.executor as { stats?: { queued?: number } }).stats
       const estimate = services.estimates?.get(func)

@@ -66,6 +66,20 @@ describe('delegation over libp2p (Node ↔ Node, TCP)', () => {
     expect(again.tasks[1]!.receiptCid.toString()).toBe(result.tasks[1]!.receiptCid.toString())
   })
 
+  it('UCANs added after creation are presented to the provider (addProofs)', async () => {
+    const b = await node({ remote: { affinities: { gpu: true } } })
+    const aSigner = await generateIdentity()
+    const a = await node({ signer: aSigner })
+    await a.network.dial(b.network.multiaddrs()[0]!)
+    await until(() => a.network.peers().some((p) => p.did === b.signer.did), 'capabilities')
+    const ucan = await delegate({ issuer: b.signer, audience: aSigner.did, capabilities: [ipvmCapability(b.signer.did, 'wasm/run')], lifetime: 600 })
+    a.ipvm.addProofs(b.signer.did, [ucan.jwt])
+    const rsc = `ipfs://${(await a.ipvm.add(componentBytes())).toString()}`
+    const task = await wasmTask({ rsc, func: 'add-one', args: [5], meta: { affinity: { gpu: true } } })
+    const result = await a.ipvm.run(toDagJson({ tasks: [taskToIpld(task.task)] })).result
+    expect(result.tasks[0]).toMatchObject({ where: 'peer', out: { ok: 6 } })
+  })
+
   it("the delegation's fuel caveat bounds the delegated task even when the task states no fuel", async () => {
     const b = await node({ remote: { affinities: { gpu: true } } })
     const aSigner = await generateIdentity()

@@ -119,6 +119,17 @@ describe('createIpvm().run', () => {
     await ipvm.stop()
   })
 
+  it('a task needing an affinity this node lacks fails with NoProviderError when there is no network', async () => {
+    const { ipvm, rsc } = await testNode()
+    const gpu = await wasmTask({ rsc, func: 'add_one', args: [1], meta: { affinity: { gpu: true } } })
+    expect((await ipvm.run(workflowOf(gpu)).result).tasks[0]!.error).toMatchObject({ name: 'NoProviderError' })
+    await ipvm.stop()
+    const withGpu = await testNode({ affinities: { gpu: true } })
+    expect((await withGpu.ipvm.run(workflowOf(gpu)).result).tasks[0]!.out).toEqual({ ok: 2 })
+    expect(() => { withGpu.ipvm.addProofs('did:key:z6Mk', ['jwt']) }).toThrow(/no network/)
+    await withGpu.ipvm.stop()
+  })
+
   it('run caps bound every task, also those that state no limit', async () => {
     const { ipvm, rsc } = await testNode()
     const spin = await wasmTask({ rsc, func: 'spin', args: [0] })
