@@ -4,7 +4,7 @@
  */
 import {
   type CID, encode, generateNonce, type Invocation, invocationCid, invocationToIpld, type IpldMap, type IpldValue,
-  isIpldMap, IssueCollector, readTask, throwIfAborted
+  isIpldMap, IssueCollector, readTask, resourceCid, throwIfAborted
 } from '@ipvm/core'
 import { CID as MfCID } from 'multiformats/cid'
 import { fromVarsig, isEd25519Did, toVarsig, verifySignature } from './ed25519.js'
@@ -223,15 +223,10 @@ export interface VerifiedInvocation {
   limits: TaskLimits
 }
 
-/** The module CID of `ipfs://<cid>` (normalized to base32 CIDv1), or undefined. */
+/** The module CID a resource names (normalized to base32 CIDv1), or undefined. */
 export function moduleOf (rsc: string): string | undefined {
-  if (!rsc.startsWith('ipfs://')) return undefined
-  const rest = rsc.slice('ipfs://'.length).split(/[/?#]/)[0] ?? ''
-  try {
-    return MfCID.parse(rest).toV1().toString()
-  } catch {
-    return undefined
-  }
+  // The same resource rule as the runtime's: a caveat names the module the runtime would load.
+  return resourceCid(rsc)?.toV1().toString()
 }
 
 function limitOf (value: IpldValue | undefined): number | bigint | undefined {

@@ -4,6 +4,7 @@
  * write, and writers of the spec's form.
  */
 import { base32hex } from 'multiformats/bases/base32'
+import { CID as CIDClass } from 'multiformats/cid'
 import { InvalidReceiptError, type ValidationIssue } from './errors.js'
 import { type CID, cidOf, encode, encodeBlock, type EncodedBlock, type IpldMap, type IpldValue, isIpldMap, kindOf } from './ipld.js'
 
@@ -77,6 +78,20 @@ export interface AwaitRef {
 
 /** The op of pure Wasm tasks. */
 export const WASM_RUN = 'wasm/run'
+
+/**
+ * The CID a resource names: `ipfs://<cid>`, an `/ipfs/<cid>` path (also behind a gateway host), or a
+ * `<cid>.ipfs.<domain>` subdomain gateway URL, as Homestar resolves them. Undefined for anything else.
+ */
+export function resourceCid (rsc: string): CID | undefined {
+  const match = /^ipfs:\/\/([^/?#]+)/.exec(rsc) ?? /\/ipfs\/([^/?#]+)/.exec(rsc) ?? /^https?:\/\/([a-z0-9]+)\.ipfs\./.exec(rsc)
+  if (match === null) return undefined
+  try {
+    return CIDClass.parse(match[1]!)
+  } catch {
+    return undefined
+  }
+}
 
 /** The Homestar/JS-client default nonce generator's form: base32hex (lower, unpadded) of 12 random bytes. */
 export function generateNonce (): string {

@@ -24,3 +24,16 @@ describe('workflow builder', () => {
     expect(byCid.task.run.rsc).toBe(`ipfs://${cid.toString()}`)
   })
 })
+
+describe('resourceCid', () => {
+  const cid = 'bafkreiaordu77rtndozz5a5tlfqn7exv574uxnbjclo42lpuybe7grjvuq'
+  it('reads ipfs:// URIs, /ipfs/ paths and subdomain gateways; nothing else', async () => {
+    const { resourceCid } = await import('../src/index.js')
+    expect(resourceCid(`ipfs://${cid}`)?.toString()).toBe(cid)
+    expect(resourceCid(`ipfs://${cid}/file.wasm?x=1`)?.toString()).toBe(cid)
+    expect(resourceCid(`https://gateway.example/ipfs/${cid}`)?.toString()).toBe(cid)
+    expect(resourceCid(`https://${cid}.ipfs.dweb.example/`)?.toString()).toBe(cid)
+    expect(resourceCid('https://example.com/module.wasm')).toBeUndefined()
+    expect(resourceCid('ipfs://not-a-cid')).toBeUndefined()
+  })
+})

@@ -5,7 +5,7 @@
  */
 import {
   AbortError, type AwaitRef, type CID, type IpldMap, type IpldValue, invocationCid, IpvmError, isIpldMap, isOk,
-  type ParsedWorkflow, type Plan, type Receipt, type Result, toDagJson, receiptCid, type SerializedError, serializeError, WASM_RUN
+  type ParsedWorkflow, type Plan, type Receipt, type Result, resourceCid, toDagJson, receiptCid, type SerializedError, serializeError, WASM_RUN
 } from '@ipvm/core'
 import { ContentNotFoundError } from '@ipvm/store'
 import { limitsFromMeta } from '@ipvm/wasm'
@@ -74,13 +74,9 @@ function codeOf (err: unknown): string {
 
 /** The module CID of an `ipfs://<cid>` resource (also `/ipfs/<cid>` paths and gateway URLs). */
 export function moduleCidOf (rsc: string): CID {
-  const match = /^ipfs:\/\/([^/?#]+)/.exec(rsc) ?? /\/ipfs\/([^/?#]+)/.exec(rsc) ?? /^https?:\/\/([a-z0-9]+)\.ipfs\./.exec(rsc)
-  if (match === null) throw new ContentNotFoundError(`cannot fetch resource ${rsc}: only ipfs:// URIs (and IPFS paths) are supported`, { rsc })
-  try {
-    return CIDClass.parse(match[1]!)
-  } catch {
-    throw new ContentNotFoundError(`resource ${rsc} does not name a valid CID`, { rsc })
-  }
+  const cid = resourceCid(rsc)
+  if (cid === undefined) throw new ContentNotFoundError(`cannot fetch resource ${rsc}: only ipfs:// URIs and IPFS paths naming a valid CID are supported`, { rsc })
+  return cid
 }
 
 /** Replaces awaits in `input` with the awaited results (per await kind); throws a typed error for mismatches. */
