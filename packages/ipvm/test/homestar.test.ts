@@ -9,7 +9,7 @@ import addOne from '@vectors/homestar/test-workflow-add-one.json?raw'
 import noAwaits1 from '@vectors/homestar/test-workflow-no-awaits1.json?raw'
 import noAwaits2 from '@vectors/homestar/test-workflow-no-awaits2.json?raw'
 import { verifyReceipt } from '@ipvm/auth'
-import { CID, type IpldMap, type IpldValue, instructionCid, invocationCid, isIpldMap, parseDagJson, taskToIpld, toDagJson } from '@ipvm/core'
+import { awaitOk, CID, type IpldMap, type IpldValue, instructionCid, invocationCid, isIpldMap, parseDagJson, taskToIpld, toDagJson, wasmTask } from '@ipvm/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { componentBytes } from '../../../examples/functions/dist/index.js'
 import { createIpvm, type Ipvm } from '../src/index.js'
@@ -83,6 +83,27 @@ describe('Homestar semantics on the shared vectors', () => {
     const again = await ipvm.run(text, { onProgress: (e) => { if (e.type === 'task:log') logs.push(e.message) } }).result
     expect(again.tasks.map((t) => t.status)).toEqual(['ran', 'ran'])
     expect(logs).toEqual(['info run-fn: add-one', 'info run-fn: add-one'])
+  })
+
+  it('byte outputs above the threshold go to content: the receipt holds the link, dependents get the bytes', async () => {
+    const small = await createIpvm({ memory: true, poolSize: 1, outputThreshold: 64 })
+    try {
+      const module = `ipfs://${(await small.add(componentBytes())).toString()}`
+      const png = await small.add(PNG)
+      const crop = await wasmTask({ rsc: module, func: 'crop', args: [png, 0, 0, 200, 100] })
+      const rotate = await wasmTask({ rsc: module, func: 'rotate90', args: [awaitOk(crop)] })
+      const result = await small.run(toDagJson({ tasks: [taskToIpld(crop.task), taskToIpld(rotate.task)] })).result
+      expect(result.status).toBe('completed')
+      const link = CID.asCID((result.tasks[0]!.out as { ok: IpldValue }).ok)
+      expect(link).not.toBeNull()
+      const bytes = await small.content.get(link!)
+      expect([...bytes.subarray(1, 4)].map((c) => String.fromCharCode(c)).join('')).toBe('PNG')
+      expect(bytes.byteLength).toBeGreaterThan(64)
+      expect(new DataView(bytes.buffer, bytes.byteOffset).getUint32(16)).toBe(200) // IHDR width of the crop
+      expect(CID.asCID((result.tasks[1]!.out as { ok: IpldValue }).ok)).not.toBeNull() // rotate90 got the bytes and ran
+    } finally {
+      await small.stop()
+    }
   })
 
   it('a receipt whose out was changed after signing, or whose iss was swapped, is rejected', async () => {

@@ -215,12 +215,6 @@ describe('createIpvm().run', () => {
     await ipvm.stop()
   })
 
-  it('large byte outputs go to content and the receipt holds the link', async () => {
-    const { ipvm, rsc } = await testNode({ outputThreshold: 4 })
-    expect(rsc).toMatch(/^ipfs:/) // big outputs need a byte-returning function: covered with components in the pool tests
-    await ipvm.stop()
-  })
-
   it('refuses to run before start and after stop', async () => {
     const { ipvm, rsc } = await testNode({ start: false })
     const a = await wasmTask({ rsc, func: 'add_one', args: [1] })
