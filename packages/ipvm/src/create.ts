@@ -70,6 +70,8 @@ export interface CreateIpvmOptions {
   reputationThreshold?: number
   /** Events about invocations served (refused, ran). */
   onProviderEvent?: ProviderOptions['onEvent']
+  /** Called after each `/ipvm/receipts` request this node answered. */
+  onReceiptsServed?: (asked: number, found: number) => void
   signal?: AbortSignal
 }
 
@@ -151,6 +153,7 @@ export async function createIpvm (options: CreateIpvmOptions = {}): Promise<Ipvm
         const entry = await node.store.getByInstruction(instruction, opts)
         if (entry !== undefined) found.push({ instruction, receipt: entry.receipt })
       }
+      options.onReceiptsServed?.(instructions.length, found.length)
       return found
     })
     // Capabilities: what this node runs, its affinities and how busy its pool is, refreshed.

@@ -7,7 +7,7 @@
  * `--json`: one JSON object per line per event.
  */
 import type { IpldValue } from '@ipvm/core'
-import { createIpvmNetwork, type ExchangedReceipt, type IpvmNetwork } from '@ipvm/net'
+import { createIpvmNetwork, type IpvmNetwork } from '@ipvm/net'
 import { type ClosableBlockstore, createBlockstore, defaultDataDir } from '@ipvm/store'
 import { createIpvm } from '../create.js'
 import type { ProviderEvent } from '../provider.js'
@@ -127,18 +127,11 @@ export async function serveCommand (args: ServeArgs, io: CliIO): Promise<number>
       remote: { affinities },
       serve: true,
       onProviderEvent,
+      onReceiptsServed: (asked, found) => {
+        counters.receiptsServed += found
+        emit({ type: 'receipts:served', asked, found }, `served  ${found}/${asked} receipts`)
+      },
       ...(args.poolSize === undefined ? {} : { poolSize: args.poolSize })
-    })
-    const node = ipvm
-    network.handleReceipts(async (instructions, options) => {
-      const found: ExchangedReceipt[] = []
-      for (const instruction of instructions) {
-        const entry = await node.store.getByInstruction(instruction, options)
-        if (entry !== undefined) found.push({ instruction, receipt: entry.receipt })
-      }
-      counters.receiptsServed += found.length
-      emit({ type: 'receipts:served', asked: instructions.length, found: found.length }, `served  ${found.length}/${instructions.length} receipts`)
-      return found
     })
     const multiaddrs = network.multiaddrs().map(String)
     if (args.json) {
