@@ -3,7 +3,7 @@
  * so that Vite bundles it (with comlink) as a separate chunk without any configuration by the user.
  */
 import * as Comlink from 'comlink'
-import type { SpawnOptions, WorkerDeath, WorkerHandle } from './platform.js'
+import { deathReport, type SpawnOptions, type WorkerHandle } from './platform.js'
 import { CLOSING_MESSAGE, type WorkerApi } from './protocol.js'
 
 function createWorker (options: SpawnOptions): Worker {
@@ -15,16 +15,7 @@ function createWorker (options: SpawnOptions): Worker {
 
 export function spawn (options: SpawnOptions): WorkerHandle {
   const worker = createWorker(options)
-  let dead = false
-  let onDeath: ((death: WorkerDeath) => void) | undefined
-  let pending: WorkerDeath | undefined
-
-  const die = (death: WorkerDeath): void => {
-    if (dead) return
-    dead = true
-    if (onDeath !== undefined) onDeath(death)
-    else pending = death
-  }
+  const { die, silence, onDeath } = deathReport()
 
   worker.addEventListener('error', (event: ErrorEvent) => {
     // An uncaught exception inside the worker (or a script that failed to load). The worker may
@@ -41,12 +32,9 @@ export function spawn (options: SpawnOptions): WorkerHandle {
   return {
     remote: Comlink.wrap<WorkerApi>(worker),
     async terminate () {
-      dead = true
+      silence()
       worker.terminate()
     },
-    onDeath (callback) {
-      onDeath = callback
-      if (pending !== undefined) callback(pending)
-    }
+    onDeath
   }
 }

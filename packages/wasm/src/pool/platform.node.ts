@@ -17,7 +17,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import * as Comlink from 'comlink'
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
-import type { SpawnOptions, WorkerDeath, WorkerHandle } from './platform.js'
+import { deathReport, type SpawnOptions, type WorkerHandle } from './platform.js'
 import type { HandlerSpec, WorkerApi } from './protocol.js'
 
 const here = import.meta.url
@@ -96,16 +96,7 @@ export function spawn (options: SpawnOptions): WorkerHandle {
   const worker = new Worker(new URL(entry), {
     ...(options.resourceLimits !== undefined ? { resourceLimits: options.resourceLimits } : {})
   })
-  let dead = false
-  let onDeath: ((death: WorkerDeath) => void) | undefined
-  let pending: WorkerDeath | undefined
-
-  const die = (death: WorkerDeath): void => {
-    if (dead) return
-    dead = true
-    if (onDeath !== undefined) onDeath(death)
-    else pending = death
-  }
+  const { die, silence, onDeath } = deathReport()
 
   worker.on('error', (err: Error & { code?: string }) => {
     die(err.code === 'ERR_WORKER_OUT_OF_MEMORY'
@@ -118,16 +109,13 @@ export function spawn (options: SpawnOptions): WorkerHandle {
   return {
     remote: Comlink.wrap<WorkerApi>(nodeEndpoint(worker)),
     async terminate () {
-      dead = true
+      silence()
       await worker.terminate()
     },
     setActive (active) {
       if (active) worker.ref()
       else worker.unref()
     },
-    onDeath (callback) {
-      onDeath = callback
-      if (pending !== undefined) callback(pending)
-    }
+    onDeath
   }
 }

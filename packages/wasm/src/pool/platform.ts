@@ -77,3 +77,29 @@ export async function loadPlatform (): Promise<Platform> {
   }
   return await import('./platform.browser.js')
 }
+
+/**
+ * A worker's death, reported once: `die` records it (later calls are ignored), `silence` marks a
+ * termination we asked for (nothing is reported), and a listener subscribed after the death still
+ * hears about it.
+ */
+export function deathReport (): { die: (death: WorkerDeath) => void, silence: () => void, onDeath: (callback: (death: WorkerDeath) => void) => void } {
+  let dead = false
+  let listener: ((death: WorkerDeath) => void) | undefined
+  let pending: WorkerDeath | undefined
+  return {
+    die (death) {
+      if (dead) return
+      dead = true
+      if (listener !== undefined) listener(death)
+      else pending = death
+    },
+    silence () {
+      dead = true
+    },
+    onDeath (callback) {
+      listener = callback
+      if (pending !== undefined) callback(pending)
+    }
+  }
+}
