@@ -150,13 +150,7 @@ async function step (d: Definition, spaces: Spaces, args: Map<string, RuntimeExt
       const module = spaces.get('core-module', d.module) as WebAssembly.Module
       const imports: WebAssembly.Imports = {}
       for (const a of d.args) imports[a.name] = spaces.get('core-instance', a.instance) as WebAssembly.ModuleImports
-      let instance: WebAssembly.Instance
-      try {
-        instance = await WebAssembly.instantiate(module, imports)
-      } catch (err) {
-        if (err instanceof WebAssembly.RuntimeError) throw asTrap(err)
-        throw new InvalidModuleError(`core instantiation failed: ${(err as Error).message}`, {}, { cause: err })
-      }
+      const instance = await instantiateCore(module, imports)
       state.coreInstances.push(instance)
       spaces.push('core-instance', instance.exports)
       return
@@ -308,6 +302,16 @@ export type ComponentSource =
   | { kind: 'component', component: ParsedComponent }
   | { kind: 'embedded', bytes: Uint8Array, world: ComponentType }
 
+/** Instantiates one core module: a trap in its start function is a trap, anything else a bad module. */
+async function instantiateCore (module: WebAssembly.Module, imports: WebAssembly.Imports): Promise<WebAssembly.Instance> {
+  try {
+    return await WebAssembly.instantiate(module, imports)
+  } catch (err) {
+    if (err instanceof WebAssembly.RuntimeError) throw asTrap(err)
+    throw new InvalidModuleError(`core instantiation failed: ${(err as Error).message}`, {}, { cause: err })
+  }
+}
+
 /** Parses component bytes, or a core module carrying a `component-type` custom section. */
 export function loadComponent (bytes: Uint8Array): ComponentSource {
   if (binaryKind(bytes) === 'component') return { kind: 'component', component: parseComponent(bytes) }
@@ -395,13 +399,7 @@ async function runEmbedded (source: ComponentSource & { kind: 'embedded' }, host
     ;(imports[imp.module] as Record<string, Value>)[imp.name] = lowerHost(guest, fn.type, (...a) => fn.call(a))
   }
   if (unknown.length > 0) throw new MissingImportError(unknown)
-  let instance: WebAssembly.Instance
-  try {
-    instance = await WebAssembly.instantiate(module, imports)
-  } catch (err) {
-    if (err instanceof WebAssembly.RuntimeError) throw asTrap(err)
-    throw new InvalidModuleError(`core instantiation failed: ${(err as Error).message}`, {}, { cause: err })
-  }
+  const instance = await instantiateCore(module, imports)
   state.coreInstances.push(instance)
   exportsOf = instance.exports
   const entry: Entry = { inside: false }
