@@ -149,10 +149,9 @@ describe('content over bitswap', () => {
     const b = await nodes.create({ fetchTimeoutMs: 500 })
     await b.dial(tcpAddress(a))
     const cid = MfCID.createV1(raw.code, await sha256.digest(new TextEncoder().encode('nobody has this')))
-    const started = Date.now()
+    // No signal is passed: only the fetch timeout can end this (a hang fails on the test's own timeout).
     await expect(collect(b.blockstore.get(cid))).rejects.toThrow()
-    expect(Date.now() - started).toBeLessThan(5000)
-  })
+  }, 10_000)
 })
 
 describe('WebSockets between two Node nodes', () => {

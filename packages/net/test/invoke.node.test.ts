@@ -115,14 +115,13 @@ describe('/ipvm/invoke/1.0.0 between two Node nodes over TCP', () => {
     let ran = 0
     provider.handleInvoke(async () => { ran++; throw new Error('not reached') })
     const stream = await raw.libp2p.dialProtocol(multiaddr(tcpAddress(provider)), INVOKE_PROTOCOL)
-    const started = Date.now()
     const closed = new Promise<void>((resolve) => { stream.addEventListener('close', () => { resolve() }) })
     // A length prefix announcing 100 bytes, then only 10 of them.
     stream.send(Uint8Array.from([100, ...new Uint8Array(10)]))
+    // Only the request timeout closes this stream (a hang fails on the test's own timeout).
     await closed
-    expect(Date.now() - started).toBeLessThan(5000)
     expect(ran).toBe(0)
-  })
+  }, 10_000)
 
   it('an invoker refuses a malformed reply', async () => {
     const { signed } = await signedPair()
