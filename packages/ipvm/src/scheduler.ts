@@ -5,7 +5,7 @@
  */
 import {
   AbortError, type AwaitRef, type CID, type IpldMap, type IpldValue, invocationCid, IpvmError, isIpldMap, isOk,
-  type ParsedWorkflow, type Plan, type Receipt, type Result, resourceCid, toDagJson, receiptCid, type SerializedError, serializeError, WASM_RUN
+  type ParsedWorkflow, type Plan, type Receipt, type Result, resourceCid, toDagJson, encodeBlock, receiptToIpld, type SerializedError, serializeError, WASM_RUN
 } from '@ipvm/core'
 import { ContentNotFoundError } from '@ipvm/store'
 import { limitsFromMeta } from '@ipvm/wasm'
@@ -266,9 +266,10 @@ export async function schedule (workflow: ParsedWorkflow, plan: Plan, services: 
     const task = workflow.tasks[index]!
     let receipt: Receipt = { ran: await invocationCid({ task: task.task }), out, fx: { fork: [] }, meta, iss: null, prf: [] }
     if (services.signer !== undefined) receipt = await services.signer.sign(receipt)
-    const cid = await receiptCid(receipt)
+    // Encoded once: the CID and the bytes the store keeps (it only re-hashes them to check).
+    const { cid, bytes } = await encodeBlock(receiptToIpld(receipt))
     const awaitedArgs = [...args, ...task.awaits.map((a) => a.instruction)]
-    await services.sink.write({ receipt, receiptCid: cid, instruction: task.instruction, workflow: workflow.cid, args: awaitedArgs, replayable })
+    await services.sink.write({ receipt, receiptCid: cid, bytes, instruction: task.instruction, workflow: workflow.cid, args: awaitedArgs, replayable })
     const durationMs = performance.now() - startedAt
     const outcome: TaskOutcome = {
       index, instruction: task.instruction, label: labels[index]!, receipt, receiptCid: cid, out, replayed: false, durationMs,
@@ -296,10 +297,10 @@ export async function schedule (workflow: ParsedWorkflow, plan: Plan, services: 
   const recordRemote = async (index: number, receipt: Receipt, peer: string, startedAt: number): Promise<void> => {
     const task = workflow.tasks[index]!
     const out = receipt.out
-    const cid = await receiptCid(receipt)
+    const { cid, bytes } = await encodeBlock(receiptToIpld(receipt))
     const errorCode = isOk(out) ? undefined : errorFromOut(out).code
     const replayable = errorCode === undefined || DETERMINISTIC_ERROR_CODES.has(errorCode)
-    await services.sink.write({ receipt, receiptCid: cid, instruction: task.instruction, workflow: workflow.cid, args: task.awaits.map((a) => a.instruction), replayable })
+    await services.sink.write({ receipt, receiptCid: cid, bytes, instruction: task.instruction, workflow: workflow.cid, args: task.awaits.map((a) => a.instruction), replayable })
     const outcome: TaskOutcome = {
       index, instruction: task.instruction, label: labels[index]!, receipt, receiptCid: cid, out, replayed: false,
       durationMs: performance.now() - startedAt, where: 'peer', peer, status: isOk(out) ? 'ran' : 'failed'
