@@ -10,6 +10,8 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+// Built by the root `tsc -b` before this script runs.
+import { renameExports } from '../../packages/wasm/dist/src/binary.js'
 import asc from 'assemblyscript/asc'
 import { componentEmbed, componentNew } from '@bytecodealliance/jco'
 
@@ -43,68 +45,6 @@ function witName(name) {
   if (KEEP.has(name)) return name
   if (name.startsWith('cabi_post_')) return 'cabi_post_' + name.slice(10).replaceAll('_', '-')
   return name.replaceAll('_', '-')
-}
-
-function readU32(bytes, pos) {
-  let result = 0
-  let shift = 0
-  for (;;) {
-    const b = bytes[pos++]
-    result |= (b & 0x7f) << shift
-    if ((b & 0x80) === 0) return [result >>> 0, pos]
-    shift += 7
-  }
-}
-
-function writeU32(value) {
-  const out = []
-  do {
-    let b = value & 0x7f
-    value >>>= 7
-    if (value !== 0) b |= 0x80
-    out.push(b)
-  } while (value !== 0)
-  return out
-}
-
-/** Rewrites the export section (id 7) of a core module, renaming each export with `rename`. */
-export function renameExports(bytes, rename) {
-  const enc = new TextEncoder()
-  const dec = new TextDecoder()
-  const parts = [bytes.subarray(0, 8)]
-  let pos = 8
-  while (pos < bytes.length) {
-    const id = bytes[pos]
-    const [size, bodyStart] = readU32(bytes, pos + 1)
-    const end = bodyStart + size
-    if (id !== 7) {
-      parts.push(bytes.subarray(pos, end))
-      pos = end
-      continue
-    }
-    let [count, p] = readU32(bytes, bodyStart)
-    const body = [...writeU32(count)]
-    for (let i = 0; i < count; i++) {
-      const [len, q] = readU32(bytes, p)
-      const name = dec.decode(bytes.subarray(q, q + len))
-      p = q + len
-      const kind = bytes[p++]
-      const [index, r] = readU32(bytes, p)
-      p = r
-      const nameBytes = enc.encode(rename(name))
-      body.push(...writeU32(nameBytes.length), ...nameBytes, kind, ...writeU32(index))
-    }
-    parts.push(Uint8Array.from([7, ...writeU32(body.length), ...body]))
-    pos = end
-  }
-  const total = parts.reduce((n, p) => n + p.length, 0)
-  const out = new Uint8Array(total)
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.length
-  }
-  return out
 }
 
 const renamed = renameExports(core, witName)

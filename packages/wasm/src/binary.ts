@@ -271,3 +271,30 @@ export function readCustomSection (content: Uint8Array): { name: string, payload
   const name = reader.name()
   return { name, payload: content.subarray(reader.pos) }
 }
+
+/**
+ * A core module with its exports renamed by `rename` (the export section rewritten, every other
+ * section kept byte for byte). Build scripts use it: AssemblyScript cannot spell `-` or `#` in
+ * export names, which the component model's names need.
+ */
+export function renameExports (bytes: Uint8Array, rename: (name: string) => string): Uint8Array {
+  if (binaryKind(bytes) !== 'module') throw new WasmFormatError('renameExports needs a core module')
+  const out = new ByteWriter(bytes.byteLength + 256).bytes(bytes.subarray(0, 8))
+  for (const section of readSections(bytes)) {
+    if (section.id !== 7) {
+      out.u8(section.id).u32(section.content.byteLength).bytes(section.content)
+      continue
+    }
+    const reader = new ByteReader(section.content)
+    const body = new ByteWriter(section.content.byteLength + 256)
+    const count = reader.u32()
+    body.u32(count)
+    for (let i = 0; i < count; i++) {
+      const name = reader.name()
+      const kind = reader.u8()
+      body.name(rename(name)).u8(kind).u32(reader.u32())
+    }
+    out.section(7, body.finish())
+  }
+  return out.finish()
+}
