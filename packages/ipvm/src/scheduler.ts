@@ -36,7 +36,7 @@ export interface SchedulerServices {
   /** Learned run times per function (placement uses them). */
   estimates?: RunTimeEstimates
   /** Called after a pure task ran here (its receipt durable): the network step publishes it. */
-  onLocalRun?: (instruction: CID, receipt: Receipt, receiptCid: CID) => void
+  onLocalRun?: (instruction: CID, receipt: Receipt, receiptCid: CID, bytes: Uint8Array) => void
 }
 
 interface Answer {
@@ -277,7 +277,7 @@ export async function schedule (workflow: ParsedWorkflow, plan: Plan, services: 
     }
     if (fuelUsed !== undefined) outcome.fuelUsed = fuelUsed
     if (!isOk(out)) outcome.error = errorFromOut(out)
-    if (replayable && kindOf(index) === 'pure') services.onLocalRun?.(task.instruction, receipt, cid)
+    if (replayable && kindOf(index) === 'pure') services.onLocalRun?.(task.instruction, receipt, cid, bytes)
     finish(index, outcome, { out, receiptCid: cid, replayable })
   }
 

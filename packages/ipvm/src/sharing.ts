@@ -9,7 +9,7 @@
  */
 import type { Auth } from '@ipvm/auth'
 import { type CID, invocationCid, ipldEquals, type Receipt, receiptCid, type Task } from '@ipvm/core'
-import type { IpvmNetwork } from '@ipvm/net'
+import type { AnnouncedReceipt, IpvmNetwork } from '@ipvm/net'
 import type { ReceiptStore } from '@ipvm/store'
 import type { RunTimeEstimates } from './placement.js'
 import type { Reputation } from './reputation.js'
@@ -81,7 +81,7 @@ export class ReceiptSharing extends EventTarget {
   /** Peers that announced a receipt of an instruction (asked first by a lookup), bounded. */
   private readonly announcers = new Map<string, string[]>()
   private fetching = 0
-  private readonly publishQueue: Array<{ instruction: CID, receipt: Receipt, cid: CID }> = []
+  private readonly publishQueue: Array<{ instruction: CID, receipt: Receipt, cid: CID, bytes?: Uint8Array }> = []
   private publishTimer: ReturnType<typeof setInterval> | undefined
   private stopped = false
 
@@ -89,6 +89,7 @@ export class ReceiptSharing extends EventTarget {
     super()
     this.policy = init.policy ?? { trusted: [] }
     init.network.addEventListener('receipt:announced', this.onAnnounced)
+    init.network.validateAnnouncedReceipts(this.checkAnnounced)
     init.network.handleComputedFrom(async (argument, options) => {
       const entries = await init.store.listByArgument(argument, options)
       return entries.map((e) => ({ instruction: e.instruction, receipt: e.receipt }))
@@ -99,6 +100,7 @@ export class ReceiptSharing extends EventTarget {
     this.stopped = true
     clearInterval(this.publishTimer)
     this.init.network.removeEventListener('receipt:announced', this.onAnnounced)
+    this.init.network.validateAnnouncedReceipts(undefined)
   }
 
   /** Deadline of a lookup: clamp(estimate, 20 ms, 2 s), or the default without an estimate. */
@@ -140,7 +142,7 @@ export class ReceiptSharing extends EventTarget {
   }
 
   /** Called after this node ran a pure task: settle disagreements (referee), then publish. */
-  ranLocally (instruction: CID, receipt: Receipt, cid: CID): void {
+  ranLocally (instruction: CID, receipt: Receipt, cid: CID, bytes?: Uint8Array): void {
     const key = instruction.toString()
     const known = this.candidates.get(key)
     if (known !== undefined) {
@@ -155,7 +157,7 @@ export class ReceiptSharing extends EventTarget {
         }
       }
     }
-    this.publish(instruction, receipt, cid)
+    this.publish(instruction, receipt, cid, bytes)
   }
 
   /** Reverse lookup on connected peers: receipts of instructions that took `argument` as an argument. */
@@ -198,19 +200,23 @@ export class ReceiptSharing extends EventTarget {
     this.dispatchEvent(new CustomEvent('receipt:rejected', { detail: { instruction, issuer: issuerOf(receipt), reason } }))
   }
 
-  /** Keeps a peer's receipt (its signature verifies) as a candidate answer. */
-  private async consider (instruction: CID, receipt: Receipt, from: string): Promise<boolean> {
+  /**
+   * Keeps a peer's receipt as a candidate answer when its signature verifies: `'reject'` for an
+   * unsigned or forged receipt (counted, `receipt:rejected`), `'ignore'` for an issuer this node
+   * caught lying.
+   */
+  private async consider (instruction: CID, receipt: Receipt, from: string): Promise<'accept' | 'reject' | 'ignore'> {
     const iss = issuerOf(receipt)
     if (iss === null) {
       this.reject(instruction, receipt, 'unsigned')
-      return false
+      return 'reject'
     }
-    if (this.init.reputation.isBad(iss)) return false
+    if (this.init.reputation.isBad(iss)) return 'ignore'
     try {
       await this.init.auth.verifyReceipt(receipt, { anyIssuer: true })
     } catch (err) {
       this.reject(instruction, receipt, (err as Error).message)
-      return false
+      return 'reject'
     }
     const key = instruction.toString()
     let known = this.candidates.get(key)
@@ -220,7 +226,13 @@ export class ReceiptSharing extends EventTarget {
       this.candidates.set(key, known)
     }
     if (!known.has(iss) && known.size < 16) known.set(iss, { receipt, from })
-    return true
+    return 'accept'
+  }
+
+  /** Gossipsub's check of a receipt announced inline: verified (and kept) before it is delivered or relayed. */
+  private readonly checkAnnounced = async (announced: AnnouncedReceipt): Promise<'accept' | 'reject' | 'ignore'> => {
+    if (this.stopped) return 'ignore'
+    return await this.consider(announced.instruction, announced.receipt, announced.peerId)
   }
 
   private async judge (instruction: CID, policy: Exclude<VerificationPolicy, 'own'>, expectedRan: CID | undefined): Promise<{ kind: 'accept', receipt: Receipt, issuers: string[], from: string } | { kind: 'none' } | { kind: 'dispute' }> {
@@ -315,7 +327,7 @@ export class ReceiptSharing extends EventTarget {
     })
   }
 
-  private readonly onAnnounced = (event: CustomEvent<{ peerId: string, instruction: CID, receiptCid: CID }>): void => {
+  private readonly onAnnounced = (event: CustomEvent<{ peerId: string, instruction: CID, receiptCid: CID, receipt?: Receipt }>): void => {
     if (this.stopped || this.policy === 'own') return
     const key = event.detail.instruction.toString()
     let announcers = this.announcers.get(key)
@@ -325,6 +337,7 @@ export class ReceiptSharing extends EventTarget {
       this.announcers.set(key, announcers)
     }
     if (announcers.length < 16 && !announcers.includes(event.detail.peerId)) announcers.push(event.detail.peerId)
+    if (event.detail.receipt !== undefined) return // it came inline and checkAnnounced already kept it
     // Fetch (and check) only as many receipts as the policy needs: the rest stay hints for lookups.
     const known = this.candidates.get(key)
     const queued = this.fetchQueue.filter((q) => q.instruction.equals(event.detail.instruction)).length
@@ -347,7 +360,7 @@ export class ReceiptSharing extends EventTarget {
           this.stats.backgroundMessages++
           const found = await this.init.network.fetchReceipts(next.peerId, [next.instruction], { signal: AbortSignal.timeout(5000) })
           const entry = found[0]
-          if (entry === undefined || !(await receiptCid(entry.receipt)).equals(next.receiptCid) || !await this.consider(next.instruction, entry.receipt, next.peerId)) {
+          if (entry === undefined || !(await receiptCid(entry.receipt)).equals(next.receiptCid) || await this.consider(next.instruction, entry.receipt, next.peerId) !== 'accept') {
             this.stats.dropped++
           }
         } catch {
@@ -367,10 +380,10 @@ export class ReceiptSharing extends EventTarget {
     return 'confirmations' in policy ? Math.max(1, policy.confirmations) + 1 : 2
   }
 
-  private publish (instruction: CID, receipt: Receipt, cid: CID): void {
+  private publish (instruction: CID, receipt: Receipt, cid: CID, bytes?: Uint8Array): void {
     if (this.stopped || this.init.network.status !== 'started') return
     if (this.publishQueue.length >= 1024) this.publishQueue.shift()
-    this.publishQueue.push({ instruction, receipt, cid })
+    this.publishQueue.push({ instruction, receipt, cid, ...(bytes === undefined ? {} : { bytes }) })
     if (this.publishTimer !== undefined) return
     const perTick = Math.max(1, Math.round((this.init.publishPerSecond ?? 20) / 10))
     const tick = (): void => {
@@ -383,7 +396,7 @@ export class ReceiptSharing extends EventTarget {
         }
         this.stats.published++
         this.stats.backgroundMessages++
-        this.init.network.announceReceipt(next.instruction, next.cid).catch(() => {})
+        this.init.network.announceReceipt(next.instruction, next.cid, { receipt: next.receipt, ...(next.bytes === undefined ? {} : { bytes: next.bytes }) }).catch(() => {})
         // One DHT record per instruction is enough to find it: skip the put when a peer already announced one.
         if (this.init.network.dhtEnabled && (this.announcers.get(next.instruction.toString())?.length ?? 0) === 0) {
           this.stats.backgroundMessages++

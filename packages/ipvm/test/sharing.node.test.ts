@@ -7,8 +7,8 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { generateIdentity, type Signer } from '@ipvm/auth'
-import { awaitOk, taskToIpld, toDagJson, wasmTask } from '@ipvm/core'
+import { generateIdentity, type Signer, signReceipt } from '@ipvm/auth'
+import { awaitOk, invocationCid, receiptCid, taskToIpld, toDagJson, wasmTask } from '@ipvm/core'
 import { createIpvmNetwork, type IpvmNetwork } from '@ipvm/net'
 import { createBlockstore, MemoryBlockstore } from '@ipvm/store'
 import { createWasmExecutor } from '@ipvm/wasm'
@@ -65,6 +65,14 @@ async function workflow (a: Node, args: number[] = [1]): Promise<{ text: string,
   const first = await wasmTask({ rsc, func: 'add-one', args })
   const second = await wasmTask({ rsc, func: 'add-one', args: [awaitOk(first)] })
   return { text: toDagJson({ tasks: [first, second].map((t) => taskToIpld(t.task)) }), first }
+}
+
+async function until (predicate: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (predicate()) return
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new Error(`timed out waiting for ${what}`)
 }
 
 describe('receipt sharing (Node ↔ Node, TCP)', () => {
@@ -143,6 +151,33 @@ describe('receipt sharing (Node ↔ Node, TCP)', () => {
     expect(reputation.isBad(liar.signer.did)).toBe(true)
     expect(reputation.score(honest.signer.did)).toBeGreaterThan(0)
     await store.close()
+  })
+
+  it('a receipt gossiped with a signature that does not verify is dropped before use, counted, and not relayed', async () => {
+    const forger = await node()
+    const b = await node({ verification: { confirmations: 1 } })
+    const c = await node({ verification: { confirmations: 1 } })
+    await connect(b, forger)
+    await connect(c, b)
+    const meshPeers = (n: Node): number => (n.network.libp2p.services as unknown as { pubsub: { getMeshPeers: (t: string) => unknown[] } }).pubsub.getMeshPeers('ipvm/receipts/1.0.0').length
+    await until(() => meshPeers(forger) > 0 && meshPeers(b) > 1 && meshPeers(c) > 0, 'gossipsub meshes')
+    const { text, first } = await workflow(b, [5])
+    await c.ipvm.add(componentBytes())
+    // Signed for { ok: 6 }, then altered to { ok: 999 }: the CID matches the bytes, the signature does not.
+    const honest = await signReceipt({ ran: await invocationCid({ task: first.task }), out: { ok: 6 }, fx: { fork: [] }, meta: {}, iss: forger.signer.did, prf: [] }, forger.signer)
+    const forged = { ...honest, out: { ok: 999 } }
+    await forger.network.announceReceipt(first.instruction, await receiptCid(forged), { receipt: forged })
+    await until(() => b.network.announcementStats().invalid === 1, 'the forged announcement refused')
+    expect(b.ipvm.sharing!.stats.rejected).toBe(1)
+    const result = await b.ipvm.run(text).result
+    expect(result.tasks.map((t) => t.out)).toEqual([{ ok: 6 }, { ok: 7 }])
+    expect(b.runs()).toBe(2)
+    // C never saw it (B did not relay it), and then got B's honest receipts inline.
+    expect(c.network.announcementStats().invalid).toBe(0)
+    await until(() => c.network.announcementStats().accepted >= 2, "B's receipts at C")
+    const atC = await c.ipvm.run(text).result
+    expect(atC.tasks.map((t) => [t.out, t.where])).toEqual([[{ ok: 6 }, 'peer'], [{ ok: 7 }, 'peer']])
+    expect(c.runs()).toBe(0)
   })
 
   it("reverse lookup finds a peer's receipts computed from a CID", async () => {

@@ -82,15 +82,37 @@ export interface AnnouncementStats {
   rateLimited: number
   /** Dropped because they did not decode. */
   malformed: number
+  /** Dropped because the receipt they carried failed its checks (CID, signature: see `validateAnnouncedReceipts`). */
+  invalid: number
 }
+
+/** A receipt that arrived inside an announcement, before it is delivered or relayed. */
+export interface AnnouncedReceipt {
+  /** The publisher (who signed the gossipsub message). */
+  peerId: string
+  instruction: CID
+  receiptCid: CID
+  receipt: Receipt
+}
+
+/**
+ * Judges a receipt that arrived inside an announcement: `'accept'` delivers and relays it,
+ * `'reject'` drops it and penalizes the peer that relayed it (gossipsub peer scoring), `'ignore'`
+ * drops it quietly (e.g. an issuer this node no longer listens to).
+ */
+export type AnnouncedReceiptValidator = (announced: AnnouncedReceipt) => Promise<'accept' | 'reject' | 'ignore'>
 
 export interface NetworkEvents {
   /** A peer's (new or refreshed) capabilities. */
   'peer:capabilities': CustomEvent<Capabilities>
   /** A peer's capabilities expired without a refresh (it went away or stopped announcing). */
   'peer:capabilities:expired': CustomEvent<Capabilities>
-  /** A peer announced a new receipt (gossipsub topic `ipvm/receipts/1.0.0`). */
-  'receipt:announced': CustomEvent<{ peerId: string, instruction: CID, receiptCid: CID }>
+  /**
+   * A peer announced a new receipt (gossipsub topic `ipvm/receipts/1.0.0`). `receipt` is there when
+   * it travelled inline (its CID checked, and the validator of `validateAnnouncedReceipts` passed it);
+   * otherwise fetch it from `peerId` with `fetchReceipts`.
+   */
+  'receipt:announced': CustomEvent<{ peerId: string, instruction: CID, receiptCid: CID, receipt?: Receipt }>
   /** A peer's announcement was dropped: it announces faster than its token bucket allows. */
   'receipt:rate-limited': CustomEvent<{ peerId: string }>
 }
@@ -166,8 +188,14 @@ export interface IpvmNetwork extends EventTarget {
   announcementStats: () => AnnouncementStats
   /** Starts (or updates) this node's announcements; they are re-published before they expire. */
   announce: (capabilities: Omit<Capabilities, 'peerId' | 'expires'>) => void
-  /** Announces a new receipt by instruction CID. */
-  announceReceipt: (instruction: CID, receiptCid: CID) => Promise<void>
+  /**
+   * Announces a new receipt of an instruction. With `receipt` (and its DAG-CBOR `bytes`, if at hand)
+   * the announcement carries it when it is at most 4 KiB, so nobody needs to fetch it; otherwise it
+   * names the receipt CID and where this node listens.
+   */
+  announceReceipt: (instruction: CID, receiptCid: CID, options?: { receipt?: Receipt, bytes?: Uint8Array }) => Promise<void>
+  /** Sets the check every inline-announced receipt passes before it is delivered or relayed (default: its CID only). */
+  validateAnnouncedReceipts: (validator: AnnouncedReceiptValidator | undefined) => void
   /** Known, unexpired capabilities of other peers. */
   peers: () => Capabilities[]
   /** Stops announcing this node's capabilities. */

@@ -4,7 +4,7 @@
  */
 import { MalformedError, readSignedInvocation, signedInvocationToIpld } from '@ipvm/auth'
 import {
-  CID, type IpldMap, type IpldValue, isIpldMap, readReceipt, readResult, type Receipt, receiptToIpld, type SerializedError
+  CID, decode, type IpldMap, type IpldValue, isIpldMap, readReceipt, readResult, type Receipt, receiptToIpld, type SerializedError
 } from '@ipvm/core'
 import { MalformedMessageError } from './errors.js'
 import type { AwaitedResult, Capabilities, ExchangedReceipt, InvokeProgress, InvokeRequest } from './interface.js'
@@ -22,8 +22,10 @@ export const MAX_AWAITED = 1024
 export const MAX_PROGRESS_FRAMES = 16
 /** Largest capabilities announcement accepted (bytes). */
 export const MAX_CAPABILITIES_BYTES = 64 * 1024
-/** Largest receipt announcement accepted (bytes). */
-export const MAX_RECEIPT_ANNOUNCEMENT_BYTES = 1024
+/** Largest receipt carried inside an announcement (its DAG-CBOR bytes); larger ones are announced by CID. */
+export const MAX_INLINE_RECEIPT_BYTES = 4 * 1024
+/** Largest receipt announcement accepted (bytes): an inline receipt, the CIDs and a few addresses. */
+export const MAX_RECEIPT_ANNOUNCEMENT_BYTES = MAX_INLINE_RECEIPT_BYTES + 1024
 /** Most entries in a list of an announcement (modules, data, ops). */
 export const MAX_LIST_ENTRIES = 4096
 /** Longest string in an announcement. */
@@ -233,11 +235,22 @@ export function readCapabilities (value: IpldValue, peerId: string): Capabilitie
   return capabilities
 }
 
+/** A receipt announcement as read off the wire (the inline receipt not yet checked against `receiptCid`). */
+export interface ReceiptAnnouncement {
+  instruction: CID
+  receiptCid: CID
+  /** Where the announcer listens (pointer announcements only: an inline receipt needs no fetch). */
+  addrs: string[]
+  /** The receipt and its DAG-CBOR bytes, when small enough to travel in the announcement. */
+  inline?: { receipt: Receipt, bytes: Uint8Array }
+}
+
 /**
- * Reads a receipt announcement `{instruction, receiptCid, addrs?}` (`addrs`: up to 4 multiaddrs the
- * announcer listens on); throws {@link MalformedMessageError}.
+ * Reads a receipt announcement `{instruction, receiptCid, receipt?, addrs?}`: `receipt` is the
+ * receipt's DAG-CBOR bytes (at most {@link MAX_INLINE_RECEIPT_BYTES}); without it, `addrs` holds up
+ * to 4 multiaddrs the announcer listens on, to fetch it from. Throws {@link MalformedMessageError}.
  */
-export function readReceiptAnnouncement (value: IpldValue): { instruction: CID, receiptCid: CID, addrs: string[] } {
+export function readReceiptAnnouncement (value: IpldValue): ReceiptAnnouncement {
   if (!isIpldMap(value)) throw new MalformedMessageError('a receipt announcement is {instruction, receiptCid}')
   const instruction = asCid(value.instruction)
   const receiptCid = asCid(value.receiptCid)
@@ -246,5 +259,17 @@ export function readReceiptAnnouncement (value: IpldValue): { instruction: CID, 
   if (!Array.isArray(addrs) || addrs.length > 4 || !addrs.every((a) => typeof a === 'string' && a.length <= 256)) {
     throw new MalformedMessageError('a receipt announcement\'s "addrs" is a list of at most 4 multiaddrs')
   }
-  return { instruction, receiptCid, addrs: addrs as string[] }
+  const announcement: ReceiptAnnouncement = { instruction, receiptCid, addrs: addrs as string[] }
+  if (value.receipt !== undefined) {
+    const bytes = value.receipt
+    if (!(bytes instanceof Uint8Array) || bytes.byteLength > MAX_INLINE_RECEIPT_BYTES) {
+      throw new MalformedMessageError(`a receipt announcement's "receipt" is the receipt's DAG-CBOR bytes, at most ${MAX_INLINE_RECEIPT_BYTES}`)
+    }
+    try {
+      announcement.inline = { receipt: readReceipt(decode(bytes)), bytes }
+    } catch (err) {
+      throw new MalformedMessageError(`a receipt announcement's receipt does not read: ${(err as Error).message}`)
+    }
+  }
+  return announcement
 }

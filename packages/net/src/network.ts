@@ -4,7 +4,7 @@
  * and receipt announcements over gossipsub.
  */
 import * as dagCbor from '@ipld/dag-cbor'
-import { AbortError, type CID, deserializeError, type IpldValue, type Receipt, receiptToIpld, serializeError, type SerializedError } from '@ipvm/core'
+import { AbortError, type CID, cidOfBytes, deserializeError, encode, type IpldValue, type Receipt, receiptToIpld, serializeError, type SerializedError } from '@ipvm/core'
 import { withBitswap } from '@helia/bitswap'
 import { type GossipSub, gossipsub, type Message, TopicValidatorResult } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
@@ -26,13 +26,13 @@ import {
 } from './errors.js'
 import { closeStream, DEFAULT_MAX_MESSAGE_BYTES, type FrameStream, frameStream, resetStream } from './frames.js'
 import type {
-  AbortOptions, AnnouncementStats, Capabilities, ComputedFromLookup, CreateIpvmNetworkOptions, DhtReceipt, ExchangedReceipt,
+  AbortOptions, AnnouncedReceiptValidator, AnnouncementStats, Capabilities, ComputedFromLookup, CreateIpvmNetworkOptions, DhtReceipt, ExchangedReceipt,
   InvokeHandler, InvokeProgress, InvokeRequest, IpvmNetwork, ReceiptLookup
 } from './interface.js'
 import {
   CAPABILITIES_TOPIC, capabilitiesToIpld, INVOKE_PROTOCOL, invokeRequestToIpld, MAX_CAPABILITIES_BYTES, MAX_PROGRESS_FRAMES,
-  MAX_RECEIPT_ANNOUNCEMENT_BYTES, MAX_RECEIPTS_PER_REQUEST, progressToIpld, readCapabilities, readInvokeReply, readInvokeRequest,
-  readComputedFromReply, readReceiptAnnouncement, readReceiptsReply, readReceiptsRequest, RECEIPTS_PROTOCOL, RECEIPTS_TOPIC, receiptsReplyToIpld
+  MAX_INLINE_RECEIPT_BYTES, MAX_RECEIPT_ANNOUNCEMENT_BYTES, MAX_RECEIPTS_PER_REQUEST, progressToIpld, readCapabilities, readInvokeReply, readInvokeRequest,
+  readComputedFromReply, type ReceiptAnnouncement, readReceiptAnnouncement, readReceiptsReply, readReceiptsRequest, RECEIPTS_PROTOCOL, RECEIPTS_TOPIC, receiptsReplyToIpld
 } from './messages.js'
 import {
   DHT_PROTOCOL, encodeReceiptRecord, MAX_RECORD_BYTES, RECEIPT_RECORD_NAMESPACE, type ReceiptRecord, receiptRecordKey,
@@ -134,7 +134,10 @@ class Network extends EventTarget {
   private readonly buckets = new Map<string, TokenBucket>()
   private readonly addressed = new Set<string>()
   private readonly announceRate: { perSecond: number, burst: number }
-  private readonly stats: AnnouncementStats = { accepted: 0, rateLimited: 0, malformed: 0 }
+  private readonly stats: AnnouncementStats = { accepted: 0, rateLimited: 0, malformed: 0, invalid: 0 }
+  private receiptValidator: AnnouncedReceiptValidator | undefined
+  /** Announcements the topic validator read and accepted, so delivery does not decode them again. */
+  private readonly validated = new WeakMap<Message, ReceiptAnnouncement>()
   private readonly active = new Set<AbortController>()
   private readonly known = new Map<string, Capabilities>()
   private own: Omit<Capabilities, 'peerId' | 'expires'> | undefined
@@ -403,17 +406,28 @@ class Network extends EventTarget {
     this.publishSoon = undefined
   }
 
-  async announceReceipt (instruction: CID, receiptCid: CID): Promise<void> {
+  async announceReceipt (instruction: CID, receiptCid: CID, options: { receipt?: Receipt, bytes?: Uint8Array } = {}): Promise<void> {
     this.assertStarted()
-    // With up to 4 of our addresses: a peer several gossip hops away can then dial us to fetch the receipt.
+    // A small receipt travels inside the announcement: every subscriber can check and keep it without
+    // a round trip to the announcer, who may be several gossip hops away and not dialable.
+    const bytes = options.bytes ?? (options.receipt === undefined ? undefined : encode(receiptToIpld(options.receipt)))
+    if (bytes !== undefined && bytes.byteLength <= MAX_INLINE_RECEIPT_BYTES) {
+      await this.libp2p.services.pubsub.publish(RECEIPTS_TOPIC, dagCbor.encode({ instruction, receiptCid, receipt: bytes }))
+      return
+    }
+    // Otherwise with up to 4 of our addresses: a peer several gossip hops away can then dial us to fetch it.
     const addrs: string[] = []
-    let budget = MAX_RECEIPT_ANNOUNCEMENT_BYTES - 300 // the CIDs and framing take the rest
+    let budget = 700 // of the 1 KiB a pointer announcement may take; the CIDs and framing take the rest
     for (const a of this.multiaddrs().map(String)) {
       if (addrs.length === 4 || a.length > 256 || a.length + 3 > budget) continue
       addrs.push(a)
       budget -= a.length + 3
     }
     await this.libp2p.services.pubsub.publish(RECEIPTS_TOPIC, dagCbor.encode({ instruction, receiptCid, addrs }))
+  }
+
+  validateAnnouncedReceipts (validator: AnnouncedReceiptValidator | undefined): void {
+    this.receiptValidator = validator
   }
 
   peers (): Capabilities[] {
@@ -643,15 +657,22 @@ class Network extends EventTarget {
       this.known.set(capabilities.peerId, capabilities)
       this.dispatchEvent(new CustomEvent('peer:capabilities', { detail: capabilities }))
     } else if (message.topic === RECEIPTS_TOPIC) {
-      // Delivered only after validateReceiptAnnouncement accepted it (shape and the sender's rate).
+      // Delivered only after validateReceiptAnnouncement accepted it (shape, the sender's rate, the receipt).
       if (message.type !== 'signed' || message.data.byteLength > MAX_RECEIPT_ANNOUNCEMENT_BYTES) return
-      try {
-        const { addrs, ...announcement } = readReceiptAnnouncement(dagCbor.decode<IpldValue>(message.data))
-        this.learnAddresses(message.from, addrs)
-        this.dispatchEvent(new CustomEvent('receipt:announced', { detail: { peerId: message.from.toString(), ...announcement } }))
-      } catch {
-        // malformed: ignored (the topic validator already refused to relay it)
+      let announcement = this.validated.get(message)
+      if (announcement === undefined) {
+        try {
+          announcement = readReceiptAnnouncement(dagCbor.decode<IpldValue>(message.data))
+        } catch {
+          return // malformed: ignored (the topic validator already refused to relay it)
+        }
+        if (announcement.inline !== undefined) return // an inline receipt is only delivered once validated
       }
+      const { instruction, receiptCid, addrs, inline } = announcement
+      if (inline === undefined) this.learnAddresses(message.from, addrs)
+      this.dispatchEvent(new CustomEvent('receipt:announced', {
+        detail: { peerId: message.from.toString(), instruction, receiptCid, ...(inline === undefined ? {} : { receipt: inline.receipt }) }
+      }))
     }
   }
 
@@ -674,24 +695,44 @@ class Network extends EventTarget {
     if (multiaddrs.length > 0) this.libp2p.peerStore.merge(peer, { multiaddrs }).catch(() => {})
   }
 
-  /** Shape and size, then the publisher's token bucket: a flood is neither delivered nor relayed. */
-  private validateReceiptAnnouncement (message: Message): TopicValidatorResult {
+  /**
+   * Shape and size, then the publisher's token bucket, then an inline receipt's CID and the node's
+   * own check (signature): a flood or a forgery is neither delivered nor relayed.
+   */
+  private async validateReceiptAnnouncement (message: Message): Promise<TopicValidatorResult> {
     if (message.type !== 'signed' || message.data.byteLength > MAX_RECEIPT_ANNOUNCEMENT_BYTES) {
       this.stats.malformed++
       return TopicValidatorResult.Reject
     }
+    let announcement: ReceiptAnnouncement
     try {
-      readReceiptAnnouncement(dagCbor.decode<IpldValue>(message.data))
+      announcement = readReceiptAnnouncement(dagCbor.decode<IpldValue>(message.data))
     } catch {
       this.stats.malformed++
       return TopicValidatorResult.Reject
     }
-    if (!this.admit(message.from.toString())) {
+    const peerId = message.from.toString()
+    if (!this.admit(peerId)) {
       this.stats.rateLimited++
-      this.dispatchEvent(new CustomEvent('receipt:rate-limited', { detail: { peerId: message.from.toString() } }))
+      this.dispatchEvent(new CustomEvent('receipt:rate-limited', { detail: { peerId } }))
       return TopicValidatorResult.Ignore
     }
+    const inline = announcement.inline
+    if (inline !== undefined) {
+      if (!(await cidOfBytes(inline.bytes)).equals(announcement.receiptCid)) {
+        this.stats.invalid++
+        return TopicValidatorResult.Reject
+      }
+      const verdict = this.receiptValidator === undefined
+        ? 'accept'
+        : await this.receiptValidator({ peerId, instruction: announcement.instruction, receiptCid: announcement.receiptCid, receipt: inline.receipt }).catch(() => 'reject' as const)
+      if (verdict !== 'accept') {
+        if (verdict === 'reject') this.stats.invalid++
+        return verdict === 'reject' ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore
+      }
+    }
     this.stats.accepted++
+    this.validated.set(message, announcement)
     return TopicValidatorResult.Accept
   }
 

@@ -5,7 +5,8 @@
  * fetched from its provider); a peer announcing faster than its token bucket is cut off.
  */
 import { generateIdentity, signReceipt } from '@ipvm/auth'
-import { CID, invocationCid, type Receipt, wasmTask } from '@ipvm/core'
+import { CID, cidOfBytes, encode, invocationCid, type Receipt, receiptToIpld, wasmTask } from '@ipvm/core'
+import * as dagCbor from '@ipld/dag-cbor'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   encodeReceiptRecord, MessageTooLargeError, RECEIPTS_TOPIC, receiptRecordKey, validateReceiptRecord
@@ -101,4 +102,75 @@ describe('receipt announcements', () => {
     expect(b.announcementStats().rateLimited).toBe(limited)
     expect(limited).toBeGreaterThanOrEqual(90)
   })
+
+  it('a small receipt travels inside its announcement and is relayed A → B → C with its CID checked', async () => {
+    const [a, b, c] = await line()
+    const got: Array<{ peerId: string, instruction: CID, receiptCid: CID, receipt?: Receipt }> = []
+    c.addEventListener('receipt:announced', (event) => { got.push(event.detail) })
+    const { instruction, receipt } = await signed(7)
+    const bytes = encode(receiptToIpld(receipt))
+    await a.announceReceipt(instruction, await cidOfBytes(bytes), { receipt })
+    await until(() => got.length === 1, 'the relayed announcement')
+    expect(got[0]!.peerId).toBe(a.peerId)
+    expect(got[0]!.instruction.equals(instruction)).toBe(true)
+    expect(got[0]!.receipt?.out).toEqual({ ok: 7 })
+    expect(got[0]!.receipt?.iss).toBe(receipt.iss)
+    expect(b.announcementStats()).toMatchObject({ accepted: 1, invalid: 0 })
+    // Over 4 KiB a receipt is announced by CID, with where to fetch it.
+    const large = await signed(new Uint8Array(5000))
+    await a.announceReceipt(large.instruction, await cidOfBytes(encode(receiptToIpld(large.receipt))), { receipt: large.receipt })
+    await until(() => got.length === 2, 'the pointer announcement')
+    expect(got[1]!.receipt).toBeUndefined()
+    expect(got[1]!.instruction.equals(large.instruction)).toBe(true)
+  })
+
+  it('an inline receipt that does not match its CID, or that the node\'s check refuses, is neither delivered nor relayed, and is counted', async () => {
+    const [a, b, c] = await line()
+    const atB: CID[] = []
+    const atC: CID[] = []
+    b.addEventListener('receipt:announced', (event) => { atB.push(event.detail.instruction) })
+    c.addEventListener('receipt:announced', (event) => { atC.push(event.detail.instruction) })
+    const refused: string[] = []
+    b.validateAnnouncedReceipts(async (announced) => {
+      if (announced.receipt.out !== undefined && 'ok' in announced.receipt.out && announced.receipt.out.ok === 13) {
+        refused.push(announced.peerId)
+        return 'reject'
+      }
+      return 'accept'
+    })
+    const publish = async (value: unknown): Promise<void> => {
+      await (a.libp2p.services as unknown as { pubsub: { publish: (t: string, d: Uint8Array) => Promise<unknown> } }).pubsub.publish(RECEIPTS_TOPIC, dagCbor.encode(value))
+    }
+    // 1. bytes that hash to another CID (a receipt swapped in transit)
+    const one = await signed(11)
+    const other = await signed(12)
+    await publish({ instruction: one.instruction, receiptCid: await cidOfBytes(encode(receiptToIpld(other.receipt))), receipt: encode(receiptToIpld(one.receipt)) })
+    // 2. a receipt B's check refuses (in ipvm: a signature that does not verify)
+    const thirteen = await signed(13)
+    await a.announceReceipt(thirteen.instruction, await cidOfBytes(encode(receiptToIpld(thirteen.receipt))), { receipt: thirteen.receipt })
+    // 3. not a receipt at all
+    await publish({ instruction: one.instruction, receiptCid: one.instruction, receipt: encode({ hello: 'world' }) })
+    // A valid one afterwards arrives at both: the bad ones were dropped, not queued.
+    const fine = await signed(14)
+    await a.announceReceipt(fine.instruction, await cidOfBytes(encode(receiptToIpld(fine.receipt))), { receipt: fine.receipt })
+    await until(() => atC.length === 1, 'the valid announcement at C')
+    expect(atB.map(String)).toEqual([fine.instruction.toString()])
+    expect(atC.map(String)).toEqual([fine.instruction.toString()])
+    expect(refused).toEqual([a.peerId])
+    expect(b.announcementStats()).toMatchObject({ accepted: 1, invalid: 2, malformed: 1 })
+  })
 })
+
+/** Three nodes in a line, A – B – C, with gossipsub meshes formed (C hears A only through B). */
+type Net = Awaited<ReturnType<Nodes['create']>>
+async function line (): Promise<[Net, Net, Net]> {
+  const create = async (): Promise<Net> => await nodes.create({ listen: ['/ip4/127.0.0.1/tcp/0'], webRTC: false })
+  const a = await create()
+  const b = await create()
+  const c = await create()
+  await b.dial(tcpAddress(a))
+  await c.dial(tcpAddress(b))
+  const meshPeers = (n: Net): number => (n.libp2p.services as unknown as { pubsub: { getMeshPeers: (topic: string) => unknown[] } }).pubsub.getMeshPeers(RECEIPTS_TOPIC).length
+  await until(() => meshPeers(a) > 0 && meshPeers(b) > 1 && meshPeers(c) > 0, 'gossipsub meshes')
+  return [a, b, c]
+}
