@@ -29,6 +29,22 @@ export function isIpldMap (value: unknown): value is IpldMap {
     CID.asCID(value) === null
 }
 
+/** Every link in an IPLD value, once each, in the order first met (what a value was computed from). */
+export function linksIn (value: unknown, out: CID[] = [], seen = new Set<string>()): CID[] {
+  const cid = CID.asCID(value)
+  if (cid !== null) {
+    if (!seen.has(cid.toString())) {
+      seen.add(cid.toString())
+      out.push(cid)
+    }
+  } else if (Array.isArray(value)) {
+    for (const v of value) linksIn(v, out, seen)
+  } else if (isIpldMap(value)) {
+    for (const v of Object.values(value)) linksIn(v, out, seen)
+  }
+  return out
+}
+
 /** The kind of an IPLD value in words, for error messages. */
 export function kindOf (value: unknown): string {
   if (value === null) return 'null'

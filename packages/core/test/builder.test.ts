@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { awaitError, awaitOk, awaitResult, parseWorkflow, planWorkflow, taskToIpld, toDagJson, wasmTask } from '../src/index.js'
+import { awaitError, awaitOk, awaitResult, cidOf, linksIn, parseWorkflow, planWorkflow, taskToIpld, toDagJson, wasmTask } from '../src/index.js'
 
 const MODULE = 'ipfs://bafybeibk42jwhq7w2zcpe6q3wgtleugp3ymfs3pa5gerjmnakqihhqx4zq'
 
@@ -35,5 +35,14 @@ describe('resourceCid', () => {
     expect(resourceCid(`https://${cid}.ipfs.dweb.example/`)?.toString()).toBe(cid)
     expect(resourceCid('https://example.com/module.wasm')).toBeUndefined()
     expect(resourceCid('ipfs://not-a-cid')).toBeUndefined()
+  })
+})
+
+describe('linksIn', () => {
+  it('finds every link once, in nested lists and maps and inside awaits, in the order first met', async () => {
+    const [x, y, z] = await Promise.all([cidOf(1), cidOf(2), cidOf(3)])
+    expect(linksIn([x, { a: [y, { 'await/ok': z }], b: x }, 'text', 4, new Uint8Array([1])]).map(String)).toEqual([x, y, z].map(String))
+    expect(linksIn({ n: 1, s: 'a', l: [true, null] })).toEqual([])
+    expect(linksIn(undefined)).toEqual([])
   })
 })

@@ -4,7 +4,7 @@
  * becomes a receipt that is durable before any dependent starts.
  */
 import {
-  AbortError, type AwaitRef, type CID, type IpldMap, type IpldValue, invocationCid, IpvmError, isIpldMap, isOk,
+  AbortError, type AwaitRef, type CID, type IpldMap, type IpldValue, invocationCid, IpvmError, isIpldMap, isOk, linksIn,
   type ParsedWorkflow, type Plan, type Receipt, type Result, resourceCid, toDagJson, encodeBlock, receiptToIpld, type SerializedError, serializeError, WASM_RUN
 } from '@ipvm/core'
 import { ContentNotFoundError } from '@ipvm/store'
@@ -220,7 +220,10 @@ export async function schedule (workflow: ParsedWorkflow, plan: Plan, services: 
   const memoLookups = new Map<number, Promise<StoredAnswer | undefined>>()
   for (const t of workflow.tasks) {
     if (kindOf(t.index) !== 'pure') continue
-    const lookup = services.memo.get(t.instruction, { signal, task: t.task, ...(options.verification === undefined ? {} : { policy: options.verification }) })
+    const lookup = services.memo.get(t.instruction, {
+      signal, task: t.task, workflow: workflow.cid, args: linksIn(t.task.run.input.args),
+      ...(options.verification === undefined ? {} : { policy: options.verification })
+    })
     lookup.catch(() => {}) // awaited by runTask; an abort must not surface as unhandled here
     memoLookups.set(t.index, lookup)
   }

@@ -114,7 +114,7 @@ export class ReceiptSharing extends EventTarget {
    * Looks an instruction up on the network; resolves an answer accepted by the policy, or undefined
    * (also at the deadline). An accepted receipt is written to the store before it is returned.
    */
-  async lookup (instruction: CID, options: { task?: Task, policy?: VerificationPolicy, deadlineMs: number, sink: ReceiptSink, signal?: AbortSignal }): Promise<StoredAnswer | undefined> {
+  async lookup (instruction: CID, options: { task?: Task, policy?: VerificationPolicy, deadlineMs: number, sink: ReceiptSink, args?: CID[], workflow?: CID, signal?: AbortSignal }): Promise<StoredAnswer | undefined> {
     const policy = options.policy ?? this.policy
     if (policy === 'own' || this.stopped) return undefined
     this.stats.lookups++
@@ -134,7 +134,12 @@ export class ReceiptSharing extends EventTarget {
     if (verdict.kind !== 'accept') return undefined
     const receipt = verdict.receipt
     const cid = await receiptCid(receipt)
-    await options.sink.write({ receipt, receiptCid: cid, instruction, replayable: true })
+    // With the task's arguments, so a reverse lookup here finds what peers computed from them too.
+    await options.sink.write({
+      receipt, receiptCid: cid, instruction, replayable: true,
+      ...(options.args === undefined ? {} : { args: options.args }),
+      ...(options.workflow === undefined ? {} : { workflow: options.workflow })
+    })
     this.stats.hits++
     const issuers = verdict.issuers
     this.dispatchEvent(new CustomEvent('receipt:network-hit', { detail: { instruction, issuers, ms: performance.now() - started } }))

@@ -80,7 +80,7 @@ describe('receipt sharing (Node ↔ Node, TCP)', () => {
     const b = await node()
     const a = await node({ verification: { trusted: [b.signer.did] } })
     await connect(a, b)
-    const { text } = await workflow(b)
+    const { text, first } = await workflow(b)
     await a.ipvm.add(componentBytes())
     const ran = await b.ipvm.run(text).result
     expect(ran.tasks.map((t) => t.out)).toEqual([{ ok: 2 }, { ok: 3 }])
@@ -95,6 +95,9 @@ describe('receipt sharing (Node ↔ Node, TCP)', () => {
     // stored: the next run replays from the local store
     const again = await a.ipvm.run(text).result
     expect(again.tasks.map((t) => t.where)).toEqual(['memory', 'memory'])
+    // stored with its arguments: a local reverse lookup finds what was computed from the first task
+    const computed = await a.ipvm.computedFrom(first.instruction, { network: false })
+    expect(computed.map((c) => c.receiptCid.toString())).toEqual([ran.tasks[1]!.receiptCid.toString()])
   })
 
   it("'own' ignores peers' receipts (even trusted ones) and runs the task", async () => {
