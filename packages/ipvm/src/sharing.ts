@@ -210,7 +210,7 @@ export class ReceiptSharing extends EventTarget {
    * unsigned or forged receipt (counted, `receipt:rejected`), `'ignore'` for an issuer this node
    * caught lying.
    */
-  private async consider (instruction: CID, receipt: Receipt, from: string): Promise<'accept' | 'reject' | 'ignore'> {
+  private async consider (instruction: CID, receipt: Receipt, from: string, keepUpTo = 16): Promise<'accept' | 'reject' | 'ignore'> {
     const iss = issuerOf(receipt)
     if (iss === null) {
       this.reject(instruction, receipt, 'unsigned')
@@ -230,14 +230,21 @@ export class ReceiptSharing extends EventTarget {
       known = new Map()
       this.candidates.set(key, known)
     }
-    if (!known.has(iss) && known.size < 16) known.set(iss, { receipt, from })
+    if (!known.has(iss) && (known.size < keepUpTo || this.trustedByNode(iss))) known.set(iss, { receipt, from })
     return 'accept'
   }
 
   /** Gossipsub's check of a receipt announced inline: verified (and kept) before it is delivered or relayed. */
   private readonly checkAnnounced = async (announced: AnnouncedReceipt): Promise<'accept' | 'reject' | 'ignore'> => {
     if (this.stopped) return 'ignore'
-    return await this.consider(announced.instruction, announced.receipt, announced.peerId)
+    // Every announced receipt is checked (nothing forged is relayed), but only as many are kept as the
+    // policy can use: more would not make an answer more certain, only disputes more frequent.
+    return await this.consider(announced.instruction, announced.receipt, announced.peerId, this.enough())
+  }
+
+  /** Whether the node's own policy names this issuer (its receipts are always kept as candidates). */
+  private trustedByNode (did: string): boolean {
+    return did === this.init.auth.did || (typeof this.policy === 'object' && 'trusted' in this.policy && this.policy.trusted.includes(did))
   }
 
   private async judge (instruction: CID, policy: Exclude<VerificationPolicy, 'own'>, expectedRan: CID | undefined): Promise<{ kind: 'accept', receipt: Receipt, issuers: string[], from: string } | { kind: 'none' } | { kind: 'dispute' }> {
@@ -365,7 +372,7 @@ export class ReceiptSharing extends EventTarget {
           this.stats.backgroundMessages++
           const found = await this.init.network.fetchReceipts(next.peerId, [next.instruction], { signal: AbortSignal.timeout(5000) })
           const entry = found[0]
-          if (entry === undefined || !(await receiptCid(entry.receipt)).equals(next.receiptCid) || await this.consider(next.instruction, entry.receipt, next.peerId) !== 'accept') {
+          if (entry === undefined || !(await receiptCid(entry.receipt)).equals(next.receiptCid) || await this.consider(next.instruction, entry.receipt, next.peerId, this.enough()) !== 'accept') {
             this.stats.dropped++
           }
         } catch {
