@@ -75,6 +75,11 @@ export interface DhtReceipt {
   via: 'record' | 'pointer'
 }
 
+/** Progress of a DHT query: kad-dht's events (`kad-dht:query:send-query`, `…:peer-response`, `…:value`, …). */
+export interface DhtProgressOptions {
+  onProgress?: (event: Event) => void
+}
+
 /** What this node did with receipt announcements it received. */
 export interface AnnouncementStats {
   accepted: number
@@ -180,10 +185,13 @@ export interface IpvmNetwork extends EventTarget {
   handleComputedFrom: (lookup: ComputedFromLookup) => void
   /** Whether the DHT runs (`dht: true`). */
   readonly dhtEnabled: boolean
-  /** Puts a receipt record in the DHT: the receipt, or a pointer to this node when it is larger than 64 KiB. */
-  putReceiptRecord: (instruction: CID, receipt: Receipt, options?: AbortOptions) => Promise<'receipt' | 'pointer'>
-  /** Receipt records of an instruction from the DHT (validated; pointers resolved over `/ipvm/receipts`). */
-  getReceiptRecords: (instruction: CID, options?: AbortOptions & { limit?: number }) => Promise<DhtReceipt[]>
+  /**
+   * Puts a receipt record in the DHT: the receipt, or a pointer to this node when it is larger than
+   * 64 KiB. `onProgress` hears kad-dht's query events (`kad-dht:query:send-query` is one RPC sent).
+   */
+  putReceiptRecord: (instruction: CID, receipt: Receipt, options?: AbortOptions & DhtProgressOptions) => Promise<'receipt' | 'pointer'>
+  /** Receipt records of an instruction from the DHT (validated; pointers resolved over `/ipvm/receipts`); `onProgress` as for puts. */
+  getReceiptRecords: (instruction: CID, options?: AbortOptions & DhtProgressOptions & { limit?: number }) => Promise<DhtReceipt[]>
   /** Counts of receipt announcements accepted and dropped. */
   announcementStats: () => AnnouncementStats
   /** Starts (or updates) this node's announcements; they are re-published before they expire. */

@@ -26,7 +26,7 @@ import {
 } from './errors.js'
 import { closeStream, DEFAULT_MAX_MESSAGE_BYTES, type FrameStream, frameStream, resetStream } from './frames.js'
 import type {
-  AbortOptions, AnnouncedReceiptValidator, AnnouncementStats, Capabilities, ComputedFromLookup, CreateIpvmNetworkOptions, DhtReceipt, ExchangedReceipt,
+  AbortOptions, AnnouncedReceiptValidator, AnnouncementStats, Capabilities, DhtProgressOptions, ComputedFromLookup, CreateIpvmNetworkOptions, DhtReceipt, ExchangedReceipt,
   InvokeHandler, InvokeProgress, InvokeRequest, IpvmNetwork, ReceiptLookup
 } from './interface.js'
 import {
@@ -316,7 +316,7 @@ class Network extends EventTarget {
     return this.libp2p.services.dht !== undefined
   }
 
-  async putReceiptRecord (instruction: CID, receipt: Receipt, options: AbortOptions = {}): Promise<'receipt' | 'pointer'> {
+  async putReceiptRecord (instruction: CID, receipt: Receipt, options: AbortOptions & DhtProgressOptions = {}): Promise<'receipt' | 'pointer'> {
     const dht = this.requireDht()
     let value = encodeReceiptRecord({ instruction, receipt })
     let kind: 'receipt' | 'pointer' = 'receipt'
@@ -324,19 +324,19 @@ class Network extends EventTarget {
       value = encodeReceiptRecord({ instruction, provider: this.peerId })
       kind = 'pointer'
     }
-    for await (const _event of dht.put(receiptRecordKey(instruction), value, withSignal(options.signal))) {
+    for await (const _event of dht.put(receiptRecordKey(instruction), value, queryOptions(options))) {
       // drain: the put completes when the query does
     }
     return kind
   }
 
-  async getReceiptRecords (instruction: CID, options: AbortOptions & { limit?: number } = {}): Promise<DhtReceipt[]> {
+  async getReceiptRecords (instruction: CID, options: AbortOptions & DhtProgressOptions & { limit?: number } = {}): Promise<DhtReceipt[]> {
     const dht = this.requireDht()
     const found: DhtReceipt[] = []
     const seen = new Set<string>()
     const limit = options.limit ?? 4
     try {
-      for await (const event of dht.get(receiptRecordKey(instruction), withSignal(options.signal))) {
+      for await (const event of dht.get(receiptRecordKey(instruction), queryOptions(options))) {
         if (event.name !== 'VALUE') continue
         const from = event.from.toString()
         let record: ReceiptRecord
@@ -753,6 +753,11 @@ function unref (timer: unknown): void {
 
 function withSignal (signal: AbortSignal | undefined): { signal?: AbortSignal } {
   return signal === undefined ? {} : { signal }
+}
+
+/** A DHT query's options: the caller's signal and progress listener (kad-dht emits `kad-dht:query:*` events). */
+function queryOptions (options: AbortOptions & DhtProgressOptions): { signal?: AbortSignal, onProgress?: (event: Event) => void } {
+  return { ...withSignal(options.signal), ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }) }
 }
 
 

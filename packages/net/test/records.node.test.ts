@@ -45,9 +45,13 @@ describe('receipt records in the DHT', () => {
   it('a record put by one node is found by another, its signature checked', async () => {
     const [a, b] = await pair()
     const { instruction, receipt } = await signed(2)
-    expect(await a.putReceiptRecord(instruction, receipt, { signal: AbortSignal.timeout(10_000) })).toBe('receipt')
-    const found = await b.getReceiptRecords(instruction, { signal: AbortSignal.timeout(10_000) })
+    const sent = { put: 0, get: 0 }
+    expect(await a.putReceiptRecord(instruction, receipt, { signal: AbortSignal.timeout(10_000), onProgress: (e) => { if (e.type === 'kad-dht:query:send-query') sent.put++ } })).toBe('receipt')
+    const found = await b.getReceiptRecords(instruction, { signal: AbortSignal.timeout(10_000), onProgress: (e) => { if (e.type === 'kad-dht:query:send-query') sent.get++ } })
     expect(found.length).toBeGreaterThan(0)
+    // the queries' RPCs are reported (each node has one DHT peer: the other)
+    expect(sent.put).toBeGreaterThanOrEqual(1)
+    expect(sent.get).toBeGreaterThanOrEqual(1)
     expect(found[0]!.receipt.out).toEqual({ ok: 2 })
     expect(found[0]!.receipt.iss).toBe(receipt.iss)
   })
