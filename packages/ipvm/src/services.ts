@@ -31,6 +31,11 @@ export interface StoredAnswer {
   where: 'memory' | 'store' | 'peer'
   /** The peer it came from, when `where` is `peer`. */
   peer?: string
+  /**
+   * For a receipt accepted from the network (now or when it was stored): the issuers whose agreeing
+   * receipts made this node accept it. Absent for this node's receipts and delegated providers'.
+   */
+  acceptedFrom?: string[]
 }
 
 /** Options of a memo lookup: with the task, a lookup may go to the network (see sharing.ts). */
@@ -60,14 +65,14 @@ export type WarningListener = (operation: string, error: unknown) => void
  * fails degrades to a miss with a warning: storage never fails a workflow.
  */
 export class Memo implements MemoCache {
-  private readonly recent = new Map<string, { receipt: Receipt, receiptCid: CID }>()
+  private readonly recent = new Map<string, { receipt: Receipt, receiptCid: CID, acceptedFrom?: string[] }>()
 
   constructor (private readonly store: ReceiptStore, private readonly capacity = 4096, private readonly warn: WarningListener = () => {}) {}
 
-  remember (instruction: CID, receipt: Receipt, receiptCid: CID): void {
+  remember (instruction: CID, receipt: Receipt, receiptCid: CID, acceptedFrom?: string[]): void {
     const key = instruction.toString()
     this.recent.delete(key)
-    this.recent.set(key, { receipt, receiptCid })
+    this.recent.set(key, { receipt, receiptCid, ...(acceptedFrom === undefined ? {} : { acceptedFrom }) })
     if (this.recent.size > this.capacity) this.recent.delete(this.recent.keys().next().value!)
   }
 
@@ -86,8 +91,8 @@ export class Memo implements MemoCache {
     try {
       const stored = await this.store.getByInstruction(instruction, options)
       if (stored === undefined) return undefined
-      this.remember(instruction, stored.receipt, stored.receiptCid)
-      return { receipt: stored.receipt, receiptCid: stored.receiptCid, where: 'store' }
+      this.remember(instruction, stored.receipt, stored.receiptCid, stored.acceptedFrom)
+      return { receipt: stored.receipt, receiptCid: stored.receiptCid, where: 'store', ...(stored.acceptedFrom === undefined ? {} : { acceptedFrom: stored.acceptedFrom }) }
     } catch (err) {
       options.signal?.throwIfAborted()
       this.warn('getByInstruction', err)
@@ -135,7 +140,7 @@ export class BatchingReceiptWriter implements ReceiptSink {
       this.warn('put', err)
     }
     for (const { entry, resolve } of batch) {
-      if (entry.replayable) this.memo.remember(entry.instruction, entry.receipt, entry.receiptCid)
+      if (entry.replayable) this.memo.remember(entry.instruction, entry.receipt, entry.receiptCid, entry.acceptedFrom)
       resolve()
     }
   }
@@ -152,9 +157,22 @@ export class BatchingReceiptWriter implements ReceiptSink {
 }
 
 /**
+ * Whether a receipt accepted from the network, from `acceptedFrom` (the issuers that made this node
+ * accept it), would also be accepted under `policy`: `{ trusted }` wants one of them to be this node
+ * or trusted, `{ confirmations: N }` wants N of them; `'own'` never.
+ */
+export function acceptedUnder (policy: import('./sharing.js').VerificationPolicy, acceptedFrom: string[], ownDid: string | undefined): boolean {
+  if (policy === 'own') return false
+  if ('trusted' in policy) return acceptedFrom.some((did) => did === ownDid || policy.trusted.includes(did))
+  return new Set(acceptedFrom).size >= Math.max(1, policy.confirmations)
+}
+
+/**
  * The memo with the network step: memory, the store, then peers and the DHT (per the verification
- * policy, within a deadline learned from the function's run time). With policy `'own'` a stored
- * receipt another node signed is not an answer.
+ * policy, within a deadline learned from the function's run time). A stored receipt this node signed
+ * always answers; one a provider it delegated to signed answers except under `'own'`; one accepted
+ * from the network answers only if the effective policy accepts its `acceptedFrom` issuers — if not,
+ * it is seeded as one candidate of the network lookup (so `{ confirmations: 2 }` needs one more peer).
  */
 export class NetworkMemo implements MemoCache {
   constructor (
@@ -168,11 +186,21 @@ export class NetworkMemo implements MemoCache {
   async get (instruction: CID, options: MemoGetOptions = {}): Promise<StoredAnswer | undefined> {
     const policy = options.policy ?? this.sharing.policy
     const local = await this.memo.get(instruction, options)
+    let seed: { receipt: Receipt, iss: string } | undefined
     if (local !== undefined) {
       const iss = local.receipt.iss
-      if (!(policy === 'own' && typeof iss === 'string' && iss !== this.ownDid)) return local
+      if (typeof iss !== 'string' || iss === this.ownDid) return local
+      if (local.acceptedFrom === undefined) {
+        if (policy !== 'own') return local // a provider's receipt this node delegated to
+      } else if (acceptedUnder(policy, local.acceptedFrom, this.ownDid)) {
+        return local
+      } else if (policy !== 'own') {
+        seed = { receipt: local.receipt, iss }
+      }
     }
     if (options.task === undefined) return undefined
+    // Verified when it was accepted: it counts as its issuer's candidate without being checked again.
+    if (seed !== undefined) this.sharing.seed(instruction, seed.receipt, seed.iss)
     const func = typeof options.task.run.input.func === 'string' ? options.task.run.input.func : undefined
     try {
       return await this.sharing.lookup(instruction, {

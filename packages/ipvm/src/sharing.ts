@@ -134,16 +134,36 @@ export class ReceiptSharing extends EventTarget {
     if (verdict.kind !== 'accept') return undefined
     const receipt = verdict.receipt
     const cid = await receiptCid(receipt)
-    // With the task's arguments, so a reverse lookup here finds what peers computed from them too.
+    const issuers = verdict.issuers
+    // With the task's arguments, so a reverse lookup here finds what peers computed from them too, and
+    // with the issuers it was accepted from, so a later run under a stricter policy does not replay it.
     await options.sink.write({
-      receipt, receiptCid: cid, instruction, replayable: true,
+      receipt, receiptCid: cid, instruction, replayable: true, acceptedFrom: issuers,
       ...(options.args === undefined ? {} : { args: options.args }),
       ...(options.workflow === undefined ? {} : { workflow: options.workflow })
     })
     this.stats.hits++
-    const issuers = verdict.issuers
     this.dispatchEvent(new CustomEvent('receipt:network-hit', { detail: { instruction, issuers, ms: performance.now() - started } }))
-    return { receipt, receiptCid: cid, where: 'peer', peer: verdict.from }
+    return { receipt, receiptCid: cid, where: 'peer', peer: verdict.from, acceptedFrom: issuers }
+  }
+
+  /**
+   * Puts a receipt this node already verified (one it accepted from the network earlier and stored)
+   * among an instruction's candidates, as `from`'s, without checking its signature again: a stricter
+   * lookup then counts it as one confirmation. Ignored when unsigned, from an issuer caught lying, or
+   * when that issuer already has a candidate.
+   */
+  seed (instruction: CID, receipt: Receipt, from: string): void {
+    const iss = issuerOf(receipt)
+    if (iss === null || this.stopped || this.init.reputation.isBad(iss)) return
+    const key = instruction.toString()
+    let known = this.candidates.get(key)
+    if (known === undefined) {
+      if (this.candidates.size >= MAX_CANDIDATE_INSTRUCTIONS) this.candidates.delete(this.candidates.keys().next().value!)
+      known = new Map()
+      this.candidates.set(key, known)
+    }
+    if (!known.has(iss) && known.size < 16) known.set(iss, { receipt, from })
   }
 
   /** Called after this node ran a pure task: settle disagreements (referee), then publish. */

@@ -20,6 +20,8 @@ interface IdbRecord {
   instruction: string
   workflow?: string
   args: string[]
+  /** Issuer DIDs the receipt was accepted from; absent for own receipts (and in records written before it existed). */
+  acceptedFrom?: string[]
   /** 1 or 0: booleans are not valid IndexedDB keys, numbers are (should an index ever need it). */
   replayable: 0 | 1
   seq: number
@@ -53,6 +55,7 @@ const VERSION = 1
 function toPrepared (record: IdbRecord): PreparedEntry {
   const prepared: PreparedEntry = { key: record.key, instruction: record.instruction, args: record.args, replayable: record.replayable === 1, bytes: record.bytes }
   if (record.workflow !== undefined) prepared.workflow = record.workflow
+  if (record.acceptedFrom !== undefined) prepared.acceptedFrom = record.acceptedFrom
   return prepared
 }
 
@@ -197,6 +200,7 @@ export class IdbReceiptStore implements ReceiptStore {
         await this.removeRecord(tx, p.key, state)
         const record: IdbRecord = { key: p.key, instruction: p.instruction, args: p.args, replayable: p.replayable ? 1 : 0, seq: ++state.seq, access: this.clock.next(), bytes: p.bytes }
         if (p.workflow !== undefined) record.workflow = p.workflow
+        if (p.acceptedFrom !== undefined) record.acceptedFrom = p.acceptedFrom
         await store.put(record)
         state.bytes += p.bytes.byteLength
         state.count++

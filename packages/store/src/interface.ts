@@ -21,6 +21,13 @@ export interface StoredReceipt {
   /** CIDs the instruction took as arguments (links and awaited instructions), for reverse lookup. */
   args?: CID[]
   /**
+   * For a receipt this node accepted from the network (receipt sharing): the issuer DIDs whose
+   * agreeing receipts made it accept this one, so a later lookup can tell whether its own, possibly
+   * stricter, verification policy would have accepted it. Absent for receipts this node signed or
+   * got from a provider it delegated to.
+   */
+  acceptedFrom?: string[]
+  /**
    * False for limit failures (out of fuel, memory or time): such a receipt is recorded, and can be
    * read by its receipt CID, but is never returned as the instruction's answer.
    */

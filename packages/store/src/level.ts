@@ -10,7 +10,7 @@
  * the alternatives need a native build.
  *
  * Key layout (utf8 keys; `!` never occurs in a CID string, so prefixes cannot collide):
- * - `r!<receipt CID>`                    → DAG-CBOR record {i, w?, a, r, s, t, b} (see `LevelRecord`)
+ * - `r!<receipt CID>`                    → DAG-CBOR record {i, w?, a, f?, r, s, t, b} (see `LevelRecord`)
  * - `i!<instruction CID>!<receipt CID>`  → empty (instruction index)
  * - `w!<workflow CID>!<receipt CID>`     → empty (workflow index)
  * - `g!<argument CID>!<receipt CID>`     → empty (argument index, one key per argument)
@@ -31,6 +31,8 @@ interface LevelRecord {
   w?: string
   /** argument CIDs */
   a: string[]
+  /** issuer DIDs the receipt was accepted from (absent in records written before it existed, and for own receipts) */
+  f?: string[]
   /** replayable */
   r: boolean
   /** insertion sequence number: the newest replayable receipt answers an instruction */
@@ -64,6 +66,7 @@ function under (prefix: string): { gte: string, lt: string } {
 function toPrepared (key: string, record: LevelRecord): PreparedEntry {
   const prepared: PreparedEntry = { key, instruction: record.i, args: record.a, replayable: record.r, bytes: record.b }
   if (record.w !== undefined) prepared.workflow = record.w
+  if (record.f !== undefined) prepared.acceptedFrom = record.f
   return prepared
 }
 
@@ -160,6 +163,7 @@ export class LevelReceiptStore implements ReceiptStore {
         }
         const record: LevelRecord = { i: p.instruction, a: p.args, r: p.replayable, s: ++state.seq, t: this.clock.next(), b: p.bytes }
         if (p.workflow !== undefined) record.w = p.workflow
+        if (p.acceptedFrom !== undefined) record.f = p.acceptedFrom
         ops.push({ type: 'put', key: `r!${p.key}`, value: encode(record) },
           { type: 'put', key: `i!${p.instruction}!${p.key}`, value: EMPTY },
           { type: 'put', key: accessKey(record.t, p.key), value: EMPTY })

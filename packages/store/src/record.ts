@@ -19,6 +19,8 @@ export interface PreparedEntry {
   workflow?: string
   /** Distinct argument CIDs as strings. */
   args: string[]
+  /** Distinct issuer DIDs, in the order given (see `StoredReceipt.acceptedFrom`). */
+  acceptedFrom?: string[]
   replayable: boolean
   bytes: Uint8Array
 }
@@ -70,6 +72,12 @@ async function prepareOne (entry: StoredReceipt): Promise<PreparedEntry> {
   const args = [...new Set((entry.args ?? []).map((arg, i) => asCid(arg, `args[${i}]`).toString()))]
   const prepared: PreparedEntry = { key: receiptCid.toString(), instruction: instruction.toString(), args, replayable: entry.replayable, bytes }
   if (entry.workflow !== undefined) prepared.workflow = asCid(entry.workflow, 'workflow').toString()
+  if (entry.acceptedFrom !== undefined) {
+    if (!Array.isArray(entry.acceptedFrom) || !entry.acceptedFrom.every((did) => typeof did === 'string')) {
+      throw new TypeError('acceptedFrom must be an array of strings')
+    }
+    prepared.acceptedFrom = [...new Set(entry.acceptedFrom)]
+  }
   return prepared
 }
 
@@ -101,6 +109,7 @@ export function entryFromStored (stored: PreparedEntry): StoredReceiptEntry {
     bytes: stored.bytes
   }
   if (stored.workflow !== undefined) entry.workflow = CID.parse(stored.workflow)
+  if (stored.acceptedFrom !== undefined) entry.acceptedFrom = [...stored.acceptedFrom]
   return entry
 }
 

@@ -150,6 +150,40 @@ export function receiptStoreCompliance (name: string, factory: ComplianceFactory
       expect(await store.listByArgument(e.args![0]!)).toHaveLength(1)
     })
 
+    it('keeps the issuers a receipt was accepted from (acceptedFrom), absent when not given, across a reopen', async () => {
+      const s = await subject()
+      const wf = await someCid('wf')
+      const issuers = ['did:key:z6MkissuerB', 'did:key:z6MkissuerC']
+      const accepted = await makeEntry(1, { workflow: wf, acceptedFrom: issuers })
+      const own = await makeEntry(2, { workflow: wf })
+      const none = await makeEntry(3, { acceptedFrom: [] })
+      await s.store.put([accepted, own, none])
+      const check = async (store: ReceiptStore): Promise<void> => {
+        expect((await store.getByInstruction(accepted.instruction))!.acceptedFrom).toEqual(issuers)
+        expect((await store.getByReceiptCid(accepted.receiptCid))!.acceptedFrom).toEqual(issuers)
+        const listed = await store.listByWorkflow(wf)
+        expect(listed.find((e) => e.receiptCid.equals(accepted.receiptCid))!.acceptedFrom).toEqual(issuers)
+        const plain = await store.getByInstruction(own.instruction)
+        expect(plain).toBeDefined()
+        expect(plain!.acceptedFrom).toBeUndefined()
+        expect('acceptedFrom' in plain!).toBe(false)
+        expect((await store.getByInstruction(none.instruction))!.acceptedFrom).toEqual([])
+      }
+      await check(s.store)
+      // Stored again with more issuers (a stricter lookup confirmed it): replaced, read after a touch too.
+      const more = [...issuers, 'did:key:z6MkissuerD']
+      await s.store.put({ ...accepted, acceptedFrom: more })
+      expect((await s.store.getByInstruction(accepted.instruction))!.acceptedFrom).toEqual(more)
+      expect((await s.store.getByInstruction(accepted.instruction))!.acceptedFrom).toEqual(more)
+      await s.store.put({ ...accepted, acceptedFrom: issuers })
+      await expect(s.store.put({ ...own, acceptedFrom: [42] as unknown as string[] })).rejects.toBeInstanceOf(TypeError)
+      if (s.reopen === undefined) return
+      await s.store.close()
+      const again = await s.reopen()
+      open.push(again)
+      await check(again)
+    })
+
     it('keeps a receipt in the encoded form it arrived in (Homestar result lists)', async () => {
       const store = await fresh()
       const base = await makeEntry(5)

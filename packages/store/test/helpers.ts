@@ -8,6 +8,7 @@ export interface EntryOptions {
   replayable?: boolean
   workflow?: CID
   args?: CID[]
+  acceptedFrom?: string[]
   /** Bytes of padding in `meta`, to control the entry's size. */
   pad?: number
 }
@@ -34,6 +35,7 @@ export async function makeEntry (n: number, options: EntryOptions = {}): Promise
   const entry: StoredReceipt = { receipt, receiptCid: await receiptCid(receipt), instruction: await instructionCid(instruction), replayable }
   if (options.workflow !== undefined) entry.workflow = options.workflow
   if (options.args !== undefined) entry.args = options.args
+  if (options.acceptedFrom !== undefined) entry.acceptedFrom = options.acceptedFrom
   return entry
 }
 
