@@ -26,9 +26,9 @@ export interface SharingStats {
   lookups: number
   /** Lookups answered from the network. */
   hits: number
-  /** Requests sent for lookups (receipt fetches and DHT queries). */
+  /** Requests sent for lookups (receipt fetches, and every RPC of a DHT query). */
   messages: number
-  /** Requests sent in the background (fetching announced receipts, publishing). */
+  /** Messages sent in the background (fetches of announced receipts, announcements, RPCs of DHT puts). */
   backgroundMessages: number
   /** Receipts refused: bad signature, wrong instruction, untrusted, or a proven lie. */
   rejected: number
@@ -66,6 +66,8 @@ export interface SharingInit {
 interface Candidate { receipt: Receipt, from: string }
 
 const MAX_CANDIDATE_INSTRUCTIONS = 8192
+/** The kad-dht progress event of one RPC sent during a query. */
+const DHT_RPC = 'kad-dht:query:send-query'
 const FETCH_CONCURRENCY = 4
 
 function issuerOf (receipt: Receipt): string | null {
@@ -334,9 +336,9 @@ export class ReceiptSharing extends EventTarget {
       jobs.push((async () => {
         await peersDone
         if (signal.aborted || await settled()) return
-        this.stats.messages++
         try {
-          const found = await network.getReceiptRecords(instruction, { signal, limit: wanted + 1 })
+          // Every RPC of the query counts: a DHT lookup is many messages, not one.
+          const found = await network.getReceiptRecords(instruction, { signal, limit: wanted + 1, onProgress: (event) => { if (event.type === DHT_RPC) this.stats.messages++ } })
           for (const entry of found) await this.consider(instruction, entry.receipt, entry.from)
         } catch {
           // no record, or the deadline
@@ -431,8 +433,10 @@ export class ReceiptSharing extends EventTarget {
         this.init.network.announceReceipt(next.instruction, next.cid, { receipt: next.receipt, ...(next.bytes === undefined ? {} : { bytes: next.bytes }) }).catch(() => {})
         // One DHT record per instruction is enough to find it: skip the put when a peer already announced one.
         if (this.init.network.dhtEnabled && (this.announcers.get(next.instruction.toString())?.length ?? 0) === 0) {
-          this.stats.backgroundMessages++
-          this.init.network.putReceiptRecord(next.instruction, next.receipt, { signal: AbortSignal.timeout(10_000) }).catch(() => {})
+          this.init.network.putReceiptRecord(next.instruction, next.receipt, {
+            signal: AbortSignal.timeout(10_000),
+            onProgress: (event) => { if (event.type === DHT_RPC) this.stats.backgroundMessages++ }
+          }).catch(() => {})
         }
       }
     }
