@@ -8,7 +8,7 @@ import { AbortError, type CID, cidOfBytes, deserializeError, encode, type IpldVa
 import { withBitswap } from '@helia/bitswap'
 import { type GossipSub, gossipsub, type Message, TopicValidatorResult } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
-import { type KadDHT, kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { type KadDHT, type KadDHTInit, kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { memory } from '@libp2p/memory'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { noise } from '@libp2p/noise'
@@ -26,7 +26,7 @@ import {
 } from './errors.js'
 import { closeStream, DEFAULT_MAX_MESSAGE_BYTES, type FrameStream, frameStream, resetStream } from './frames.js'
 import type {
-  AbortOptions, AnnouncedReceiptValidator, AnnouncementStats, Capabilities, DhtProgressOptions, ComputedFromLookup, CreateIpvmNetworkOptions, DhtReceipt, ExchangedReceipt,
+  AbortOptions, AnnouncedReceiptValidator, AnnouncementStats, Capabilities, DhtOptions, DhtProgressOptions, ComputedFromLookup, CreateIpvmNetworkOptions, DhtReceipt, ExchangedReceipt,
   InvokeHandler, InvokeProgress, InvokeRequest, IpvmNetwork, ReceiptLookup
 } from './interface.js'
 import {
@@ -755,6 +755,18 @@ function withSignal (signal: AbortSignal | undefined): { signal?: AbortSignal } 
   return signal === undefined ? {} : { signal }
 }
 
+/** The kad-dht settings a caller may tune (the rest are fixed: protocol, server mode, validators). */
+function dhtTuning (options: DhtOptions): Partial<Pick<KadDHTInit, 'kBucketSize' | 'alpha' | 'disjointPaths'>> {
+  const tuning: Partial<Pick<KadDHTInit, 'kBucketSize' | 'alpha' | 'disjointPaths'>> = {}
+  for (const key of ['kBucketSize', 'alpha', 'disjointPaths'] as const) {
+    const value = options[key]
+    if (value === undefined) continue
+    if (!Number.isSafeInteger(value) || value < 1 || value > 64) throw new NetworkError(`dht.${key} must be an integer from 1 to 64`)
+    tuning[key] = value
+  }
+  return tuning
+}
+
 /** A DHT query's options: the caller's signal and progress listener (kad-dht emits `kad-dht:query:*` events). */
 function queryOptions (options: AbortOptions & DhtProgressOptions): { signal?: AbortSignal, onProgress?: (event: Event) => void } {
   return { ...withSignal(options.signal), ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }) }
@@ -786,7 +798,11 @@ export async function createIpvmNetwork (options: CreateIpvmNetworkOptions): Pro
     connectionGater: { denyDialMultiaddr: () => false },
     services: {
       identify: identify(),
-      ping: ping(),
+      // Two outbound ping streams per connection, not libp2p's one: kad-dht pings every new contact
+      // while the connection monitor pings every connection; when they overlap the second ping fails
+      // on the stream limit, and a failed monitor ping aborts a healthy connection — at 50 DHT nodes
+      // hundreds of connections were torn down and redialled (bench/sim.mjs).
+      ping: ping({ maxOutboundStreams: 2 }),
       pubsub: gossipsub({
         allowPublishToZeroTopicPeers: true,
         emitSelf: false,
@@ -794,9 +810,10 @@ export async function createIpvmNetwork (options: CreateIpvmNetworkOptions): Pro
         maxInboundDataLength: Math.max(1024 * 1024, MAX_CAPABILITIES_BYTES * 4)
       }),
       ...platform.services,
-      ...(options.dht === true
+      ...(options.dht !== undefined && options.dht !== false
         ? {
             dht: kadDHT({
+              ...(options.dht === true ? {} : dhtTuning(options.dht)),
               protocol: DHT_PROTOCOL,
               clientMode: false,
               peerInfoMapper: passthroughMapper,

@@ -170,3 +170,21 @@ describe('WebSockets between two Node nodes', () => {
     expect(connections.some((c) => c.remoteAddr.toString().includes('/ws'))).toBe(true)
   })
 })
+
+describe('connections', () => {
+  it('take two pings at once from one end (the connection monitor\'s and kad-dht\'s contact check) without failing either', async () => {
+    const a = await nodes.create({ listen: ['/ip4/127.0.0.1/tcp/0'], webRTC: false })
+    const b = await nodes.create({ listen: ['/ip4/127.0.0.1/tcp/0'], webRTC: false })
+    await a.dial(tcpAddress(b))
+    const pingOf = (n: typeof a): { ping: (peer: unknown) => Promise<number> } => (n.libp2p.services as unknown as { ping: { ping: (peer: unknown) => Promise<number> } }).ping
+    // With libp2p's default of one outbound ping stream per connection the second fails on the limit,
+    // and a failed monitor ping makes libp2p abort a healthy connection (hundreds at 50 DHT nodes).
+    const results = await Promise.allSettled([pingOf(a).ping(b.libp2p.peerId), pingOf(a).ping(b.libp2p.peerId)])
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled'])
+    expect(a.libp2p.getConnections(b.libp2p.peerId)).toHaveLength(1)
+  })
+
+  it('refuses DHT tuning outside 1–64', async () => {
+    await expect(nodes.create({ listen: ['/ip4/127.0.0.1/tcp/0'], webRTC: false, dht: { alpha: 0 } })).rejects.toThrow(/dht.alpha must be an integer from 1 to 64/)
+  })
+})
