@@ -5,7 +5,7 @@
 // Run against the built packages (`npm run build`, or `npx tsc -b packages/core packages/wasm
 // packages/auth packages/store packages/net packages/ipvm`):
 //
-//   node bench/sim.mjs [--nodes=50] [--workflows=2] [--inputs=24] [--depth=3] [--liars=0.2] [--no-dht] [--json]
+//   node bench/sim.mjs [--nodes=50] [--workflows=2] [--inputs=24] [--depth=3] [--liars=0.2] [--no-dht | --dht-defaults] [--json]
 //
 // On a 2-core machine 50 nodes with --no-dht and 2 workflows per phase take about 3.5 min for both
 // scenarios; kad-dht at 50 nodes in one process is much slower (see docs/BENCHMARKS.md, network).
@@ -40,6 +40,9 @@ const DEPTH = opt('depth', 3)
 const LIAR_SHARE = opt('liars', 0.2)
 const DEGREE = opt('degree', 6)
 const DHT = !argv.includes('--no-dht')
+// kad-dht's defaults (k 20, alpha 10, 10 disjoint paths) with --dht-defaults; otherwise the tuning
+// @ipvm/net documents for networks of tens of peers (k 8, alpha 3, one path).
+const DHT_OPTIONS = argv.includes('--dht-defaults') ? true : { kBucketSize: 8, alpha: 3, disjointPaths: 1 }
 const JSON_OUT = argv.includes('--json')
 const log = (...a) => { if (!JSON_OUT) console.log(...a) }
 
@@ -72,7 +75,7 @@ async function buildNetwork (scenario) {
   const nodes = []
   for (let i = 0; i < NODES; i++) {
     const liar = i < liarCount ? i : undefined
-    const network = await createIpvmNetwork({ blockstore: new MemoryBlockstore(), listen: [`/memory/ipvm-sim-${scenario}-${i}`], webRTC: false, dht: DHT })
+    const network = await createIpvmNetwork({ blockstore: new MemoryBlockstore(), listen: [`/memory/ipvm-sim-${scenario}-${i}`], webRTC: false, dht: DHT ? DHT_OPTIONS : false })
     const executor = executorFor(liar)
     const ipvm = await createIpvm({
       memory: true,
@@ -212,7 +215,7 @@ if (JSON_OUT) {
 } else {
   const pct = (x) => `${(100 * x).toFixed(1)} %`
   const ms = (x) => x === undefined ? '–' : `${x.toFixed(1)} ms`
-  table(`receipt sharing: ${NODES} nodes, memory transport, ${DHT ? 'kad-dht + ' : ''}gossipsub; ${WORKFLOWS}+${WORKFLOWS} workflows per node, ${INPUTS} shared inputs, chains of ${DEPTH} add-one`,
+  table(`receipt sharing: ${NODES} nodes, memory transport, ${DHT ? `kad-dht (${DHT_OPTIONS === true ? 'defaults' : 'k 8, alpha 3, 1 path'}) + ` : ''}gossipsub; ${WORKFLOWS}+${WORKFLOWS} workflows per node, ${INPUTS} shared inputs, chains of ${DEPTH} add-one`,
     ['scenario', 'tasks (ph1 / ph2)', 'executions (ph1 / ph2)', 'unique instr.', 'dup. avoided ph1', 'dup. avoided ph2', 'hit lookup p50 / p90 / p99', 'miss lookup p50 / p90', 'msgs / lookup', 'bg msgs / receipt', 'wrong accepted', 'liars caught', 's'],
     results.scenarios.map((s) => [s.scenario + (s.liars > 0 ? ` (${s.liars} liars)` : ''), `${s.phase1.tasks} / ${s.phase2.tasks}`, `${s.phase1.executions} / ${s.phase2.executions}`, s.uniqueInstructions,
       pct(s.avoidedPhase1), pct(s.avoidedPhase2), `${ms(s.hitMs.p50)} / ${ms(s.hitMs.p90)} / ${ms(s.hitMs.p99)} (${s.hitMs.n})`, `${ms(s.missMs.p50)} / ${ms(s.missMs.p90)} (${s.missMs.n})`, s.messagesPerLookup.toFixed(2), s.backgroundMessagesPerPublished.toFixed(1),

@@ -29,6 +29,8 @@ export interface WasmRunResult {
   fuelUsed?: bigint
   /** Log lines the guest wrote (wasi:logging), if any. */
   logs?: string[]
+  /** Time spent running it, without queueing (learned per function: lookup deadlines, placement). */
+  runMs?: number
 }
 
 /** Runs `wasm/run` tasks; throws typed errors (traps, limits, bad arguments) that become error receipts. */

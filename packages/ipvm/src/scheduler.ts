@@ -425,7 +425,9 @@ export async function schedule (workflow: ParsedWorkflow, plan: Plan, services: 
       const value = await externalize(result.value, services, signal)
       const meta: IpldMap = { op: func }
       if (result.fuelUsed !== undefined) meta.fuel = result.fuelUsed
-      services.estimates?.record(func, performance.now() - startedAt)
+      // What running it costs: the worker's own time when it reports it (a busy pool's queue, or a
+      // loaded event loop, would otherwise inflate the estimate and with it every lookup deadline).
+      services.estimates?.record(func, result.runMs ?? performance.now() - startedAt)
       await record(index, { ok: value }, true, meta, links, startedAt, result.fuelUsed)
     } catch (err) {
       if (signal.aborted) throw new AbortError()

@@ -59,6 +59,8 @@ describe('createWasmExecutor', () => {
     expect(used[0]).toBeTypeOf('bigint')
     expect(used[0]! > 0n).toBe(true)
     expect(new Set(used.map(String)).size).toBe(1)
+    // and each reports the worker's own time, which excludes waiting for one of the pool's workers
+    for (const r of runs) expect(r.runMs).toBeGreaterThan(0)
   })
 
   it('out of fuel, out of memory and timeout are distinct typed failures; the pool keeps serving', async () => {

@@ -24,6 +24,8 @@ export interface WasmRunResult {
   value: IpldValue
   fuelUsed?: bigint
   logs?: string[]
+  /** Time the worker spent on the task (instantiate + call): what running it costs, without queueing for a worker. */
+  runMs?: number
 }
 
 export interface WasmExecutorOptions {
@@ -139,6 +141,7 @@ export function createWasmExecutor (options: WasmExecutorOptions = {}): WasmExec
       })
       const out: WasmRunResult = { value: reviveCids(result.value), logs: result.logs }
       if (result.fuelUsed !== undefined) out.fuelUsed = result.fuelUsed
+      if (result.runMs !== undefined) out.runMs = result.runMs
       return out
     }
   }

@@ -20,6 +20,7 @@ function collectBuffers (value: IpldValue, out: Set<ArrayBuffer>): void {
 }
 
 export async function run (job: TaskJob, context: JobContext): Promise<TaskJobResult> {
+  const started = performance.now()
   let result: TaskJobResult
   if (job.kind === 'core') {
     const limits = { ...(job.fuel === undefined ? {} : { fuel: job.fuel }), ...(job.memoryBytes === undefined ? {} : { memoryBytes: job.memoryBytes }) }
@@ -28,6 +29,7 @@ export async function run (job: TaskJob, context: JobContext): Promise<TaskJobRe
   } else {
     result = await runComponentTask(job)
   }
+  result.runMs = performance.now() - started
   const buffers = new Set<ArrayBuffer>()
   collectBuffers(result.value, buffers)
   if (buffers.size > 0) context.transfer(...buffers)

@@ -31,4 +31,6 @@ export interface TaskJobResult {
   value: IpldValue
   fuelUsed?: bigint
   logs: string[]
+  /** Time inside the worker (instantiate + call), without queueing or messaging. */
+  runMs?: number
 }
