@@ -151,7 +151,8 @@ export async function createIpvm (options: CreateIpvmOptions = {}): Promise<Ipvm
       const found = []
       for (const instruction of instructions) {
         const entry = await node.store.getByInstruction(instruction, opts)
-        if (entry !== undefined) found.push({ instruction, receipt: entry.receipt })
+        const receipt = entry?.receipt ?? sharing?.held(instruction)
+        if (receipt !== undefined) found.push({ instruction, receipt })
       }
       options.onReceiptsServed?.(instructions.length, found.length)
       return found

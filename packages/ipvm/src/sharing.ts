@@ -187,6 +187,18 @@ export class ReceiptSharing extends EventTarget {
     this.publish(instruction, receipt, cid, bytes)
   }
 
+  /**
+   * A peer's receipt of an instruction this node holds as a checked candidate (from gossip), for
+   * answering `/ipvm/receipts` when the store has none: a node that joined late, and missed the
+   * announcements, can then get receipts from whoever it connects to. The asker verifies it again.
+   */
+  held (instruction: CID): Receipt | undefined {
+    const known = this.candidates.get(instruction.toString())
+    if (known === undefined) return undefined
+    for (const [did, candidate] of known) if (!this.init.reputation.isBad(did)) return candidate.receipt
+    return undefined
+  }
+
   /** Reverse lookup on connected peers: receipts of instructions that took `argument` as an argument. */
   async computedFromPeers (argument: CID, options: { signal?: AbortSignal, deadlineMs?: number } = {}): Promise<Array<{ instruction: CID, receipt: Receipt, receiptCid: CID, from: string }>> {
     const timeout = AbortSignal.timeout(options.deadlineMs ?? 2000)

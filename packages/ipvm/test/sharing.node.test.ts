@@ -183,6 +183,25 @@ describe('receipt sharing (Node ↔ Node, TCP)', () => {
     expect(c.runs()).toBe(0)
   })
 
+  it('a node that joins late gets receipts it never heard announced from a peer that holds them from gossip', async () => {
+    const b = await node()
+    const a = await node({ verification: { confirmations: 1 } })
+    await connect(a, b)
+    const meshPeers = (n: Node): number => (n.network.libp2p.services as unknown as { pubsub: { getMeshPeers: (t: string) => unknown[] } }).pubsub.getMeshPeers('ipvm/receipts/1.0.0').length
+    await until(() => meshPeers(a) > 0 && meshPeers(b) > 0, 'gossipsub meshes')
+    const { text } = await workflow(b, [20])
+    await b.ipvm.run(text).result
+    await until(() => a.network.announcementStats().accepted >= 2, "B's announcements at A")
+    // A ran nothing and stored nothing: it only holds B's checked receipts. C joins now, next to A only.
+    const c = await node({ verification: { confirmations: 1 } })
+    await c.ipvm.add(componentBytes())
+    await connect(c, a)
+    const result = await c.ipvm.run(text).result
+    expect(result.tasks.map((t) => [t.out, t.where, t.receipt.iss])).toEqual([[{ ok: 21 }, 'peer', b.signer.did], [{ ok: 22 }, 'peer', b.signer.did]])
+    expect(c.runs()).toBe(0)
+    expect(a.runs()).toBe(0)
+  })
+
   it("reverse lookup finds a peer's receipts computed from a CID", async () => {
     const b = await node()
     const a = await node({ verification: { trusted: [b.signer.did] } })
