@@ -213,6 +213,7 @@ async function scenario (name) {
     missMs: { p50: quantile(missMs, 0.5), p90: quantile(missMs, 0.9), p99: quantile(missMs, 0.99), n: missMs.length },
     messagesPerLookup: stats.messages / Math.max(1, stats.lookups),
     backgroundMessagesPerPublished: stats.backgroundMessages / Math.max(1, stats.published),
+    dhtSkipped: stats.dhtSkipped,
     networkHits: stats.hits,
     lookups: stats.lookups,
     rejected: stats.rejected,

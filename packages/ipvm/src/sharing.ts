@@ -40,6 +40,8 @@ export interface SharingStats {
   liars: number
   /** Receipts published (announced and, with a DHT, put as records). */
   published: number
+  /** Lookups that skipped the DHT: its queries have taken longer than the lookup's deadline. */
+  dhtSkipped: number
 }
 
 export interface SharingEvents {
@@ -68,6 +70,8 @@ interface Candidate { receipt: Receipt, from: string }
 const MAX_CANDIDATE_INSTRUCTIONS = 8192
 /** The kad-dht progress event of one RPC sent during a query. */
 const DHT_RPC = 'kad-dht:query:send-query'
+/** How long a background DHT query (learning how long queries take) may run. */
+const DHT_PROBE_TIMEOUT_MS = 5000
 const FETCH_CONCURRENCY = 4
 
 function issuerOf (receipt: Receipt): string | null {
@@ -75,7 +79,7 @@ function issuerOf (receipt: Receipt): string | null {
 }
 
 export class ReceiptSharing extends EventTarget {
-  readonly stats: SharingStats = { lookups: 0, hits: 0, messages: 0, backgroundMessages: 0, rejected: 0, dropped: 0, disputes: 0, liars: 0, published: 0 }
+  readonly stats: SharingStats = { lookups: 0, hits: 0, messages: 0, backgroundMessages: 0, rejected: 0, dropped: 0, disputes: 0, liars: 0, published: 0, dhtSkipped: 0 }
   readonly policy: VerificationPolicy
   /** Signature-checked receipts of peers, by instruction then issuer (bounded, oldest dropped). */
   private readonly candidates = new Map<string, Map<string, Candidate>>()
@@ -83,6 +87,9 @@ export class ReceiptSharing extends EventTarget {
   /** Peers that announced a receipt of an instruction (asked first by a lookup), bounded. */
   private readonly announcers = new Map<string, string[]>()
   private fetching = 0
+  /** How long this node's DHT queries take (moving average, ms), once one has run. */
+  private dhtQueryMs: number | undefined
+  private dhtSkips = 0
   private readonly publishQueue: Array<{ instruction: CID, receipt: Receipt, cid: CID, bytes?: Uint8Array }> = []
   private publishTimer: ReturnType<typeof setInterval> | undefined
   private stopped = false
@@ -127,7 +134,7 @@ export class ReceiptSharing extends EventTarget {
       const controller = new AbortController()
       const timeout = AbortSignal.timeout(Math.max(1, Math.round(options.deadlineMs)))
       const signal = AbortSignal.any([controller.signal, timeout, ...(options.signal === undefined ? [] : [options.signal])])
-      await this.ask(instruction, policy, signal, async () => (await this.judge(instruction, policy, expectedRan)).kind !== 'none')
+      await this.ask(instruction, policy, signal, options.deadlineMs, async () => (await this.judge(instruction, policy, expectedRan)).kind !== 'none')
       controller.abort() // the policy is satisfied (or every source answered): stop the rest
       options.signal?.throwIfAborted()
       verdict = await this.judge(instruction, policy, expectedRan)
@@ -276,6 +283,13 @@ export class ReceiptSharing extends EventTarget {
     return await this.consider(announced.instruction, announced.receipt, announced.peerId, this.enough())
   }
 
+  /** A finished query's time moves the estimate; one cut off at the deadline says it takes at least that long. */
+  private learnDhtTime (ms: number, cutOff: boolean): void {
+    const previous = this.dhtQueryMs
+    if (cutOff) this.dhtQueryMs = Math.max(previous ?? 0, ms)
+    else this.dhtQueryMs = previous === undefined ? ms : previous * 0.7 + ms * 0.3
+  }
+
   /** Whether the node's own policy names this issuer (its receipts are always kept as candidates). */
   private trustedByNode (did: string): boolean {
     return did === this.init.auth.did || (typeof this.policy === 'object' && 'trusted' in this.policy && this.policy.trusted.includes(did))
@@ -321,7 +335,7 @@ export class ReceiptSharing extends EventTarget {
    * once; resolves when `settled()` says the answer is decided, when every source answered, or at
    * the deadline (`signal`).
    */
-  private async ask (instruction: CID, policy: Exclude<VerificationPolicy, 'own'>, signal: AbortSignal, settled: () => Promise<boolean>): Promise<void> {
+  private async ask (instruction: CID, policy: Exclude<VerificationPolicy, 'own'>, signal: AbortSignal, deadlineMs: number, settled: () => Promise<boolean>): Promise<void> {
     const network = this.init.network
     const connected = this.connectedPeers()
     // A random few connected peers (each lookup spreads its questions).
@@ -342,20 +356,32 @@ export class ReceiptSharing extends EventTarget {
         // unreachable, slow or refusing: another source may answer
       }
     })
-    // The DHT is the last step (its queries cost most): only when the peers asked did not settle it.
-    if (network.dhtEnabled) {
+    // The DHT is the last step (its queries cost most): only when the peers asked did not settle it,
+    // and only when a query can finish before the deadline — a cheap task runs sooner than a DHT
+    // walk answers, and a query cut off at the deadline only costs messages. One lookup in ten still
+    // queries in the background, without the deadline, to keep learning how long queries take (what
+    // it finds stays a candidate for later lookups).
+    const fits = this.dhtQueryMs === undefined || deadlineMs >= this.dhtQueryMs
+    const probe = !fits && ++this.dhtSkips % 10 === 0
+    if (network.dhtEnabled && (fits || probe)) {
+      const querySignal = fits ? signal : AbortSignal.timeout(DHT_PROBE_TIMEOUT_MS)
       const peersDone = Promise.all(jobs)
-      jobs.push((async () => {
+      const query = (async () => {
         await peersDone
-        if (signal.aborted || await settled()) return
+        if (querySignal.aborted || await settled()) return
+        const started = performance.now()
         try {
           // Every RPC of the query counts: a DHT lookup is many messages, not one.
-          const found = await network.getReceiptRecords(instruction, { signal, limit: wanted + 1, onProgress: (event) => { if (event.type === DHT_RPC) this.stats.messages++ } })
+          const found = await network.getReceiptRecords(instruction, { signal: querySignal, limit: wanted + 1, onProgress: (event) => { if (event.type === DHT_RPC) this.stats.messages++ } })
           for (const entry of found) await this.consider(instruction, entry.receipt, entry.from)
         } catch {
           // no record, or the deadline
         }
-      })())
+        this.learnDhtTime(performance.now() - started, querySignal.aborted)
+      })()
+      if (fits) jobs.push(query)
+    } else if (network.dhtEnabled) {
+      this.stats.dhtSkipped++
     }
     await new Promise<void>((resolve) => {
       let pending = jobs.length
