@@ -827,7 +827,11 @@ export async function createIpvmNetwork (options: CreateIpvmNetworkOptions): Pro
         // 50-node network that was most of the CPU. Publisher + sequence number is the message id
         // under StrictSign; it enters the cache only once the signature verified, so a forged copy
         // cannot shadow the real one.
-        fastMsgIdFn: fastMessageId
+        fastMsgIdFn: fastMessageId,
+        // Own messages go to the mesh (D peers) and spread from there, not to every subscribed peer:
+        // with the DHT a node ends up connected to most of the network, and flooding each receipt
+        // announcement to all of them multiplied the copies every node decrypts and drops.
+        floodPublish: false
       }),
       ...platform.services,
       ...(options.dht !== undefined && options.dht !== false
