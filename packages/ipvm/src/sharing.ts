@@ -87,6 +87,8 @@ export class ReceiptSharing extends EventTarget {
   /** Peers that announced a receipt of an instruction (asked first by a lookup), bounded. */
   private readonly announcers = new Map<string, string[]>()
   private fetching = 0
+  /** Results this node computed itself, by instruction (bounded, oldest dropped): the truth it can judge peers by. */
+  private readonly ownResults = new Map<string, Receipt['out']>()
   /** How long this node's DHT queries take (moving average, ms), once one has run. */
   private dhtQueryMs: number | undefined
   private dhtSkips = 0
@@ -178,20 +180,26 @@ export class ReceiptSharing extends EventTarget {
   /** Called after this node ran a pure task: settle disagreements (referee), then publish. */
   ranLocally (instruction: CID, receipt: Receipt, cid: CID, bytes?: Uint8Array): void {
     const key = instruction.toString()
+    // Remembered, so a peer's receipt of it that arrives later is judged at once, without a run.
+    this.ownResults.delete(key)
+    this.ownResults.set(key, receipt.out)
+    if (this.ownResults.size > MAX_CANDIDATE_INSTRUCTIONS) this.ownResults.delete(this.ownResults.keys().next().value!)
     const known = this.candidates.get(key)
     if (known !== undefined) {
       for (const [did, candidate] of known) {
-        if (ipldEquals(candidate.receipt.out, receipt.out)) {
-          this.init.reputation.reward(did)
-        } else {
-          this.init.reputation.penalize(did)
-          known.delete(did)
-          this.stats.liars++
-          this.dispatchEvent(new CustomEvent('peer:liar', { detail: { did, instruction, score: this.init.reputation.score(did) } }))
-        }
+        if (ipldEquals(candidate.receipt.out, receipt.out)) this.init.reputation.reward(did)
+        else this.convict(did, instruction, known)
       }
     }
     this.publish(instruction, receipt, cid, bytes)
+  }
+
+  /** A peer signed a result that differs from the one this node computed: a proven lie. */
+  private convict (did: string, instruction: CID, known?: Map<string, Candidate>): void {
+    this.init.reputation.penalize(did)
+    known?.delete(did)
+    this.stats.liars++
+    this.dispatchEvent(new CustomEvent('peer:liar', { detail: { did, instruction, score: this.init.reputation.score(did) } }))
   }
 
   /**
@@ -265,6 +273,17 @@ export class ReceiptSharing extends EventTarget {
       return 'reject'
     }
     const key = instruction.toString()
+    // The signature verified, so the issuer did sign this: if this node ran the instruction itself,
+    // the receipt is judged now (a lie costs the liar its reputation without a referee run).
+    const mine = this.ownResults.get(key)
+    if (mine !== undefined && iss !== this.init.auth.did) {
+      if (ipldEquals(mine, receipt.out)) {
+        this.init.reputation.reward(iss)
+      } else {
+        this.convict(iss, instruction, this.candidates.get(key))
+        return 'ignore'
+      }
+    }
     let known = this.candidates.get(key)
     if (known === undefined) {
       if (this.candidates.size >= MAX_CANDIDATE_INSTRUCTIONS) this.candidates.delete(this.candidates.keys().next().value!)

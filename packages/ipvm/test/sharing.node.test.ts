@@ -202,6 +202,25 @@ describe('receipt sharing (Node ↔ Node, TCP)', () => {
     expect(a.runs()).toBe(0)
   })
 
+  it('a lie about an instruction this node ran itself is caught on arrival, without a referee run', async () => {
+    const a = await node({ verification: { confirmations: 2, referee: true } })
+    const liar = await node({ lie: true, verification: 'own' })
+    await connect(a, liar)
+    const meshPeers = (n: Node): number => (n.network.libp2p.services as unknown as { pubsub: { getMeshPeers: (t: string) => unknown[] } }).pubsub.getMeshPeers('ipvm/receipts/1.0.0').length
+    await until(() => meshPeers(a) > 0 && meshPeers(liar) > 0, 'gossipsub meshes')
+    const { text } = await workflow(a, [30])
+    await liar.ipvm.add(componentBytes())
+    expect((await a.ipvm.run(text).result).tasks.map((t) => t.out)).toEqual([{ ok: 31 }, { ok: 32 }])
+    const caught: string[] = []
+    a.ipvm.sharing!.addEventListener('peer:liar', (e) => caught.push((e as CustomEvent<{ did: string }>).detail.did))
+    expect((await liar.ipvm.run(text).result).tasks.map((t) => t.out)).toEqual([{ ok: 1031 }, { ok: 2032 }])
+    await until(() => caught.length > 0, "the liar's announcement judged")
+    // one proven lie is enough: its second announcement is already ignored
+    expect(caught).toEqual([liar.signer.did])
+    expect(a.runs()).toBe(2) // nothing re-run to find out
+    expect(a.network.announcementStats().invalid).toBe(0) // a signed lie is not a forgery: dropped quietly, relayer not penalized
+  })
+
   it("reverse lookup finds a peer's receipts computed from a CID", async () => {
     const b = await node()
     const a = await node({ verification: { trusted: [b.signer.did] } })
