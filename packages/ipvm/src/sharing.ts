@@ -402,6 +402,7 @@ export class ReceiptSharing extends EventTarget {
     } else if (network.dhtEnabled) {
       this.stats.dhtSkipped++
     }
+    if (jobs.length === 0) return // nobody to ask: no reason to wait for the deadline
     await new Promise<void>((resolve) => {
       let pending = jobs.length
       const onAbort = (): void => { resolve() }

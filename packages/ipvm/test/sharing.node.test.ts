@@ -221,6 +221,15 @@ describe('receipt sharing (Node ↔ Node, TCP)', () => {
     expect(a.network.announcementStats().invalid).toBe(0) // a signed lie is not a forgery: dropped quietly, relayer not penalized
   })
 
+  it('a node with nobody to ask does not wait for the lookup deadline', async () => {
+    // A deadline far beyond the test's own timeout (20 s): a lookup that waited for it would fail the test.
+    const alone = await node({ verification: { confirmations: 1 }, sharing: { defaultDeadlineMs: 120_000 } })
+    const { text } = await workflow(alone, [50])
+    const result = await alone.ipvm.run(text).result
+    expect(result.tasks.map((t) => [t.out, t.where])).toEqual([[{ ok: 51 }, 'local'], [{ ok: 52 }, 'local']])
+    expect(alone.ipvm.sharing!.stats.lookups).toBe(2)
+  }, 20_000)
+
   it("reverse lookup finds a peer's receipts computed from a CID", async () => {
     const b = await node()
     const a = await node({ verification: { trusted: [b.signer.did] } })
