@@ -10,6 +10,7 @@ import { MemoryBlockstore } from '@ipvm/store'
 import { afterEach, describe, expect, it } from 'vitest'
 import { componentBytes } from '../../../examples/functions/dist/index.js'
 import { createIpvm, type Ipvm, type ProviderEvent, type RunEvent } from '../src/index.js'
+import { until } from './network-nodes.js'
 
 interface Node { ipvm: Ipvm, network: IpvmNetwork, signer: Signer }
 const nodes: Node[] = []
@@ -27,11 +28,6 @@ async function node (init: Partial<Parameters<typeof createIpvm>[0]> = {}): Prom
   const created = { ipvm, network, signer }
   nodes.push(created)
   return created
-}
-
-async function until (predicate: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200 && !predicate(); i++) await new Promise((resolve) => setTimeout(resolve, 50))
-  if (!predicate()) throw new Error(`timed out waiting for ${what}`)
 }
 
 describe('delegation over libp2p (Node ↔ Node, TCP)', () => {

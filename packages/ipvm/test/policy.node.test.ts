@@ -8,64 +8,23 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateIdentity, type Signer } from '@ipvm/auth'
 import { awaitOk, taskToIpld, toDagJson, wasmTask } from '@ipvm/core'
-import { createIpvmNetwork, type IpvmNetwork } from '@ipvm/net'
-import { MemoryBlockstore } from '@ipvm/store'
-import { createWasmExecutor } from '@ipvm/wasm'
 import { afterEach, describe, expect, it } from 'vitest'
 import { componentBytes } from '../../../examples/functions/dist/index.js'
-import { createIpvm, type Ipvm, type WasmExecutor } from '../src/index.js'
+import { connect, type TestNode, TestNodes } from './network-nodes.js'
 
-interface Node { ipvm: Ipvm, network: IpvmNetwork, signer: Signer, runs: () => number }
-const nodes: Node[] = []
+const nodes = new TestNodes()
 const dirs: string[] = []
 afterEach(async () => {
-  for (const node of nodes.splice(0)) {
-    await node.ipvm.stop()
-    await node.network.stop()
-  }
+  await nodes.stopAll()
   for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true })
 })
 
-/** An executor that counts runs. */
-function counting (): { executor: WasmExecutor, runs: () => number } {
-  const inner = createWasmExecutor({ size: 1 })
-  let runs = 0
-  return {
-    runs: () => runs,
-    executor: {
-      concurrency: inner.concurrency,
-      start: async () => { await inner.start?.() },
-      stop: async () => { await inner.stop?.() },
-      run: async (request, options) => {
-        runs++
-        return await inner.run(request, options)
-      }
-    }
-  }
-}
-
-async function node (init: Partial<Parameters<typeof createIpvm>[0]> = {}, signer?: Signer): Promise<Node> {
-  signer ??= await generateIdentity()
-  const network = await createIpvmNetwork({ blockstore: new MemoryBlockstore(), listen: ['/ip4/127.0.0.1/tcp/0'], webRTC: false })
-  const { executor, runs } = counting()
-  const ipvm = await createIpvm({ memory: true, signer, network, executor, remote: { mode: 'local' }, ...init })
-  const created = { ipvm, network, signer, runs }
-  nodes.push(created)
-  return created
-}
-
-async function stop (n: Node): Promise<void> {
-  await n.ipvm.stop()
-  await n.network.stop()
-  nodes.splice(nodes.indexOf(n), 1)
-}
-
-async function connect (a: Node, b: Node): Promise<void> {
-  await a.network.dial(b.network.multiaddrs()[0]!)
+async function node (init: Parameters<TestNodes['create']>[0] = {}, signer?: Signer): Promise<TestNode> {
+  return await nodes.create(signer === undefined ? init : { ...init, signer })
 }
 
 /** A one-task workflow (`add-one(args)`), its module added to every node given. */
-async function workflow (owner: Node, others: Node[], args: number[]): Promise<string> {
+async function workflow (owner: TestNode, others: TestNode[], args: number[]): Promise<string> {
   const rsc = `ipfs://${(await owner.ipvm.add(componentBytes())).toString()}`
   for (const other of others) await other.ipvm.add(componentBytes())
   const first = await wasmTask({ rsc, func: 'add-one', args })
@@ -107,7 +66,7 @@ describe('stored network receipts under a stricter policy (Node ↔ Node, TCP)',
     const loose = await first.ipvm.run(text).result
     expect(loose.tasks.map((t) => [t.where, t.receipt.iss])).toEqual([['peer', b.signer.did], ['peer', b.signer.did]])
     expect(first.runs()).toBe(0)
-    await stop(first)
+    await nodes.stop(first)
     // Reopened (candidates gone, the receipts with their issuers in LevelDB), and connected to C only:
     // B's stored receipt is one confirmation, C's the second.
     const a = await node({ memory: false, location: dir, verification: { confirmations: 1 } }, aSigner)

@@ -7,72 +7,28 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { generateIdentity, type Signer, signReceipt } from '@ipvm/auth'
+import { signReceipt } from '@ipvm/auth'
 import { awaitOk, invocationCid, receiptCid, taskToIpld, toDagJson, wasmTask } from '@ipvm/core'
-import { createIpvmNetwork, type IpvmNetwork } from '@ipvm/net'
-import { createBlockstore, MemoryBlockstore } from '@ipvm/store'
-import { createWasmExecutor } from '@ipvm/wasm'
+import { createBlockstore } from '@ipvm/store'
 import { afterEach, describe, expect, it } from 'vitest'
 import { componentBytes } from '../../../examples/functions/dist/index.js'
-import { createIpvm, type Ipvm, Reputation, type WasmExecutor } from '../src/index.js'
+import { Reputation } from '../src/index.js'
+import { connect, receiptMeshPeers, type TestNode, TestNodes, until } from './network-nodes.js'
 
-interface Node { ipvm: Ipvm, network: IpvmNetwork, signer: Signer, runs: () => number }
-const nodes: Node[] = []
+const nodes = new TestNodes()
 const dirs: string[] = []
 afterEach(async () => {
-  for (const node of nodes.splice(0)) {
-    await node.ipvm.stop()
-    await node.network.stop()
-  }
+  await nodes.stopAll()
   for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true })
 })
 
-/** An executor that counts runs and, for a liar, adds 1000 to numeric results (still signed by the liar). */
-function counting (lie = false): { executor: WasmExecutor, runs: () => number } {
-  const inner = createWasmExecutor({ size: 1 })
-  let runs = 0
-  return {
-    runs: () => runs,
-    executor: {
-      concurrency: inner.concurrency,
-      start: async () => { await inner.start?.() },
-      stop: async () => { await inner.stop?.() },
-      run: async (request, options) => {
-        runs++
-        const result = await inner.run(request, options)
-        return lie && typeof result.value === 'number' ? { ...result, value: result.value + 1000 } : result
-      }
-    }
-  }
-}
+const node = async (init: Parameters<TestNodes['create']>[0] = {}): Promise<TestNode> => await nodes.create(init)
 
-async function node (init: Partial<Parameters<typeof createIpvm>[0]> & { lie?: boolean } = {}): Promise<Node> {
-  const signer = await generateIdentity()
-  const network = await createIpvmNetwork({ blockstore: new MemoryBlockstore(), listen: ['/ip4/127.0.0.1/tcp/0'], webRTC: false })
-  const { executor, runs } = counting(init.lie === true)
-  const ipvm = await createIpvm({ memory: true, signer, network, executor, remote: { mode: 'local' }, ...init })
-  const created = { ipvm, network, signer, runs }
-  nodes.push(created)
-  return created
-}
-
-async function connect (a: Node, b: Node): Promise<void> {
-  await a.network.dial(b.network.multiaddrs()[0]!)
-}
-
-async function workflow (a: Node, args: number[] = [1]): Promise<{ text: string, first: Awaited<ReturnType<typeof wasmTask>> }> {
+async function workflow (a: TestNode, args: number[] = [1]): Promise<{ text: string, first: Awaited<ReturnType<typeof wasmTask>> }> {
   const rsc = `ipfs://${(await a.ipvm.add(componentBytes())).toString()}`
   const first = await wasmTask({ rsc, func: 'add-one', args })
   const second = await wasmTask({ rsc, func: 'add-one', args: [awaitOk(first)] })
   return { text: toDagJson({ tasks: [first, second].map((t) => taskToIpld(t.task)) }), first }
-}
-
-async function until (predicate: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (predicate()) return
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  throw new Error(`timed out waiting for ${what}`)
 }
 
 describe('receipt sharing (Node ↔ Node, TCP)', () => {
@@ -124,12 +80,7 @@ describe('receipt sharing (Node ↔ Node, TCP)', () => {
     const liar = await node({ lie: true })
     const dir = await mkdtemp(join(tmpdir(), 'ipvm-sharing-'))
     dirs.push(dir)
-    const aSigner = await generateIdentity()
-    const network = await createIpvmNetwork({ blockstore: new MemoryBlockstore(), listen: ['/ip4/127.0.0.1/tcp/0'], webRTC: false })
-    const counted = counting()
-    const ipvm = await createIpvm({ location: dir, signer: aSigner, network, executor: counted.executor, remote: { mode: 'local' }, verification: { confirmations: 2, referee: true }, sharing: { askPeers: 4 } })
-    const a: Node = { ipvm, network, signer: aSigner, runs: counted.runs }
-    nodes.push(a)
+    const a = await node({ location: dir, verification: { confirmations: 2, referee: true }, sharing: { askPeers: 4 } })
     await connect(a, honest)
     await connect(a, liar)
     const { text } = await workflow(honest)
@@ -144,9 +95,7 @@ describe('receipt sharing (Node ↔ Node, TCP)', () => {
     expect(result.tasks[0]!.where).toBe('local')
     expect(liars.map((l) => l.did)).toContain(liar.signer.did)
     expect(a.ipvm.sharing!.stats.liars).toBeGreaterThanOrEqual(1)
-    await a.ipvm.stop()
-    await a.network.stop()
-    nodes.splice(nodes.indexOf(a), 1)
+    await nodes.stop(a)
     // the reputation survives a reopen (LevelDB under the node's location)
     const store = await createBlockstore({ location: join(dir, 'reputation') })
     const reputation = new Reputation({ blockstore: store })
@@ -162,8 +111,7 @@ describe('receipt sharing (Node ↔ Node, TCP)', () => {
     const c = await node({ verification: { confirmations: 1 } })
     await connect(b, forger)
     await connect(c, b)
-    const meshPeers = (n: Node): number => (n.network.libp2p.services as unknown as { pubsub: { getMeshPeers: (t: string) => unknown[] } }).pubsub.getMeshPeers('ipvm/receipts/1.0.0').length
-    await until(() => meshPeers(forger) > 0 && meshPeers(b) > 1 && meshPeers(c) > 0, 'gossipsub meshes')
+    await until(() => receiptMeshPeers(forger) > 0 && receiptMeshPeers(b) > 1 && receiptMeshPeers(c) > 0, 'gossipsub meshes')
     const { text, first } = await workflow(b, [5])
     await c.ipvm.add(componentBytes())
     // Signed for { ok: 6 }, then altered to { ok: 999 }: the CID matches the bytes, the signature does not.
@@ -187,8 +135,7 @@ describe('receipt sharing (Node ↔ Node, TCP)', () => {
     const b = await node()
     const a = await node({ verification: { confirmations: 1 } })
     await connect(a, b)
-    const meshPeers = (n: Node): number => (n.network.libp2p.services as unknown as { pubsub: { getMeshPeers: (t: string) => unknown[] } }).pubsub.getMeshPeers('ipvm/receipts/1.0.0').length
-    await until(() => meshPeers(a) > 0 && meshPeers(b) > 0, 'gossipsub meshes')
+    await until(() => receiptMeshPeers(a) > 0 && receiptMeshPeers(b) > 0, 'gossipsub meshes')
     const { text } = await workflow(b, [20])
     await b.ipvm.run(text).result
     await until(() => a.network.announcementStats().accepted >= 2, "B's announcements at A")
@@ -206,8 +153,7 @@ describe('receipt sharing (Node ↔ Node, TCP)', () => {
     const a = await node({ verification: { confirmations: 2, referee: true } })
     const liar = await node({ lie: true, verification: 'own' })
     await connect(a, liar)
-    const meshPeers = (n: Node): number => (n.network.libp2p.services as unknown as { pubsub: { getMeshPeers: (t: string) => unknown[] } }).pubsub.getMeshPeers('ipvm/receipts/1.0.0').length
-    await until(() => meshPeers(a) > 0 && meshPeers(liar) > 0, 'gossipsub meshes')
+    await until(() => receiptMeshPeers(a) > 0 && receiptMeshPeers(liar) > 0, 'gossipsub meshes')
     const { text } = await workflow(a, [30])
     await liar.ipvm.add(componentBytes())
     expect((await a.ipvm.run(text).result).tasks.map((t) => t.out)).toEqual([{ ok: 31 }, { ok: 32 }])
