@@ -448,15 +448,10 @@ class Network extends EventTarget {
   /** Serves one `/ipvm/invoke` stream: read the request, run the handler, stream progress, send the receipt or error. */
   private async serveInvoke (stream: Stream, connection: Connection): Promise<void> {
     const peer = connection.remotePeer
-    const frames = frameStream(stream, this.maxMessageBytes)
-    const controller = new AbortController()
-    const onClose = (): void => { controller.abort(new RemoteError('the invoker went away')) }
-    stream.addEventListener('close', onClose)
-    this.active.add(controller)
-    try {
+    await this.serving(stream, 'the invoker went away', async (frames, controller, readRequest) => {
       let request: InvokeRequest
       try {
-        request = readInvokeRequest(await frames.read({ signal: AbortSignal.any([controller.signal, AbortSignal.timeout(this.requestTimeoutMs)]) }))
+        request = readInvokeRequest(await readRequest())
       } catch (err) {
         await this.refuse(frames, err)
         return
@@ -500,6 +495,21 @@ class Network extends EventTarget {
         return
       }
       await closeStream(stream)
+    })
+  }
+
+  /**
+   * One served stream: its frames, a controller aborted when the peer goes away (or the node stops),
+   * and the first read bounded by the request timeout.
+   */
+  private async serving (stream: Stream, gone: string, body: (frames: FrameStream, controller: AbortController, readRequest: () => Promise<IpldValue>) => Promise<void>): Promise<void> {
+    const frames = frameStream(stream, this.maxMessageBytes)
+    const controller = new AbortController()
+    const onClose = (): void => { controller.abort(new RemoteError(gone)) }
+    stream.addEventListener('close', onClose)
+    this.active.add(controller)
+    try {
+      await body(frames, controller, async () => await frames.read({ signal: AbortSignal.any([controller.signal, AbortSignal.timeout(this.requestTimeoutMs)]) }))
     } finally {
       stream.removeEventListener('close', onClose)
       this.active.delete(controller)
@@ -508,15 +518,10 @@ class Network extends EventTarget {
 
   /** Serves one `/ipvm/receipts` stream. */
   private async serveReceipts (stream: Stream, _connection: Connection): Promise<void> {
-    const frames = frameStream(stream, this.maxMessageBytes)
-    const controller = new AbortController()
-    const onClose = (): void => { controller.abort(new RemoteError('the peer went away')) }
-    stream.addEventListener('close', onClose)
-    this.active.add(controller)
-    try {
+    await this.serving(stream, 'the peer went away', async (frames, controller, readRequest) => {
       let instructions: CID[]
       try {
-        const request = readReceiptsRequest(await frames.read({ signal: AbortSignal.any([controller.signal, AbortSignal.timeout(this.requestTimeoutMs)]) }))
+        const request = readReceiptsRequest(await readRequest())
         if (!Array.isArray(request)) {
           await this.serveComputedFrom(frames, request.argument, controller.signal)
           return
@@ -541,10 +546,7 @@ class Network extends EventTarget {
       }
       if (!await this.writeReceiptsReply(frames, found)) return
       await closeStream(stream)
-    } finally {
-      stream.removeEventListener('close', onClose)
-      this.active.delete(controller)
-    }
+    })
   }
 
   private async serveComputedFrom (frames: FrameStream, argument: CID, signal: AbortSignal): Promise<void> {
