@@ -391,7 +391,7 @@ export class ReceiptSharing extends EventTarget {
         const started = performance.now()
         try {
           // Every RPC of the query counts: a DHT lookup is many messages, not one.
-          const found = await network.getReceiptRecords(instruction, { signal: querySignal, limit: wanted + 1, onProgress: (event) => { if (event.type === DHT_RPC) this.stats.messages++ } })
+          const found = await network.getReceiptRecords(instruction, { signal: querySignal, onProgress: (event) => { if (event.type === DHT_RPC) this.stats.messages++ } })
           for (const entry of found) await this.consider(instruction, entry.receipt, entry.from)
         } catch {
           // no record, or the deadline

@@ -205,8 +205,12 @@ export interface IpvmNetwork extends EventTarget {
    * 64 KiB. `onProgress` hears kad-dht's query events (`kad-dht:query:send-query` is one RPC sent).
    */
   putReceiptRecord: (instruction: CID, receipt: Receipt, options?: AbortOptions & DhtProgressOptions) => Promise<'receipt' | 'pointer'>
-  /** Receipt records of an instruction from the DHT (validated; pointers resolved over `/ipvm/receipts`); `onProgress` as for puts. */
-  getReceiptRecords: (instruction: CID, options?: AbortOptions & DhtProgressOptions & { limit?: number }) => Promise<DhtReceipt[]>
+  /**
+   * The receipt record of an instruction in the DHT (validated; a pointer resolved over
+   * `/ipvm/receipts`): kad-dht answers with the one record its selector picks when the query ends.
+   * `onProgress` as for puts.
+   */
+  getReceiptRecords: (instruction: CID, options?: AbortOptions & DhtProgressOptions) => Promise<DhtReceipt[]>
   /** Counts of receipt announcements accepted and dropped. */
   announcementStats: () => AnnouncementStats
   /** Starts (or updates) this node's announcements; they are re-published before they expire. */

@@ -35,7 +35,7 @@ import {
   readComputedFromReply, type ReceiptAnnouncement, readReceiptAnnouncement, readReceiptsReply, readReceiptsRequest, RECEIPTS_PROTOCOL, RECEIPTS_TOPIC, receiptsReplyToIpld
 } from './messages.js'
 import {
-  DHT_PROTOCOL, encodeReceiptRecord, MAX_RECORD_BYTES, RECEIPT_RECORD_NAMESPACE, type ReceiptRecord, receiptRecordKey,
+  decodeReceiptRecord, DHT_PROTOCOL, encodeReceiptRecord, MAX_RECORD_BYTES, RECEIPT_RECORD_NAMESPACE, type ReceiptRecord, receiptRecordKey,
   selectReceiptRecord, validateReceiptRecord
 } from './records.js'
 import { platformConfig } from './transports.js'
@@ -330,37 +330,26 @@ class Network extends EventTarget {
     return kind
   }
 
-  async getReceiptRecords (instruction: CID, options: AbortOptions & DhtProgressOptions & { limit?: number } = {}): Promise<DhtReceipt[]> {
+  async getReceiptRecords (instruction: CID, options: AbortOptions & DhtProgressOptions = {}): Promise<DhtReceipt[]> {
     const dht = this.requireDht()
     const found: DhtReceipt[] = []
-    const seen = new Set<string>()
-    const limit = options.limit ?? 4
     try {
+      // kad-dht has already run validateReceiptRecord on every value it received, and yields one:
+      // the value its selector picked, once the whole query has ended.
       for await (const event of dht.get(receiptRecordKey(instruction), queryOptions(options))) {
         if (event.name !== 'VALUE') continue
-        const from = event.from.toString()
         let record: ReceiptRecord
         try {
-          record = await validateReceiptRecord(receiptRecordKey(instruction), event.value)
+          record = decodeReceiptRecord(event.value)
         } catch {
-          continue // a record that does not validate is ignored (the DHT should have refused it already)
+          continue
         }
         if ('provider' in record) {
-          if (seen.has(`p:${record.provider}`)) continue
-          seen.add(`p:${record.provider}`)
-          try {
-            const fetched = await this.fetchReceipts(record.provider, [instruction], options)
-            for (const r of fetched) found.push({ receipt: r.receipt, from: record.provider, via: 'pointer' })
-          } catch {
-            continue
-          }
+          const fetched = await this.fetchReceipts(record.provider, [instruction], options).catch(() => [])
+          for (const r of fetched) found.push({ receipt: r.receipt, from: record.provider, via: 'pointer' })
         } else {
-          const key = `${String(record.receipt.iss)}:${String(record.receipt.sig?.length)}`
-          if (seen.has(key)) continue
-          seen.add(key)
-          found.push({ receipt: record.receipt, from, via: 'record' })
+          found.push({ receipt: record.receipt, from: event.from.toString(), via: 'record' })
         }
-        if (found.length >= limit) break
       }
     } catch (err) {
       if (options.signal?.aborted === true) return found
