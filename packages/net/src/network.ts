@@ -4,7 +4,7 @@
  * and receipt announcements over gossipsub.
  */
 import * as dagCbor from '@ipld/dag-cbor'
-import { AbortError, type CID, cidOfBytes, deserializeError, encode, type IpldValue, type Receipt, receiptToIpld, serializeError, type SerializedError } from '@ipvm/core'
+import { AbortError, type CID, cidOfBytes, deserializeError, encode, ipldEquals, throwIfAborted, type IpldValue, type Receipt, receiptToIpld, serializeError, type SerializedError } from '@ipvm/core'
 import { withBitswap } from '@helia/bitswap'
 import { type GossipSub, gossipsub, type Message, TopicValidatorResult } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
@@ -81,17 +81,6 @@ function describeTarget (target: PeerId | Multiaddr): string {
   return target.toString()
 }
 
-function anySignal (...signals: Array<AbortSignal | undefined>): AbortSignal | undefined {
-  const defined = signals.filter((s): s is AbortSignal => s !== undefined)
-  if (defined.length === 0) return undefined
-  if (defined.length === 1) return defined[0]
-  return AbortSignal.any(defined)
-}
-
-function abortError (signal: AbortSignal): AbortError {
-  return new AbortError(signal.reason instanceof Error ? signal.reason.message : undefined)
-}
-
 /** A remote's serialized error as the typed error it names, marked with the peer it came from. */
 function remoteFailure (data: SerializedError, peer: string): Error {
   const err = deserializeError(data)
@@ -102,7 +91,8 @@ function remoteFailure (data: SerializedError, peer: string): Error {
 /** Adds a default timeout to fetches from the network (a block nobody has must not hang a task forever). */
 function withFetchTimeout (inner: Blockstore, timeoutMs: number): Blockstore {
   const timed = <O extends { signal?: AbortSignal }>(options?: O): O => {
-    const signal = anySignal(options?.signal, AbortSignal.timeout(timeoutMs))
+    const timeout = AbortSignal.timeout(timeoutMs)
+    const signal = options?.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout])
     return { ...(options ?? {}), signal } as O
   }
   return {
@@ -136,8 +126,11 @@ class Network extends EventTarget {
   private readonly announceRate: { perSecond: number, burst: number }
   private readonly stats: AnnouncementStats = { accepted: 0, rateLimited: 0, malformed: 0, invalid: 0 }
   private receiptValidator: AnnouncedReceiptValidator | undefined
-  /** Announcements the topic validator read and accepted, so delivery does not decode them again. */
-  private readonly validated = new WeakMap<Message, ReceiptAnnouncement>()
+  /**
+   * What the topic validators read from the messages they accepted: gossipsub delivers the object it
+   * validated, so delivery does not decode (or check) a message again.
+   */
+  private readonly validated = new WeakMap<Message, Capabilities | ReceiptAnnouncement>()
   private readonly active = new Set<AbortController>()
   private readonly known = new Map<string, Capabilities>()
   private own: Omit<Capabilities, 'peerId' | 'expires'> | undefined
@@ -209,7 +202,7 @@ class Network extends EventTarget {
       const connection = await this.libp2p.dial(target, options.signal === undefined ? {} : { signal: options.signal })
       return { peerId: connection.remotePeer.toString() }
     } catch (err) {
-      if (options.signal?.aborted === true) throw abortError(options.signal)
+      throwIfAborted(options.signal)
       throw new PeerUnreachableError(`cannot reach ${describeTarget(target)}: ${(err as Error).message}`, { peer: describeTarget(target), cause: (err as Error).name })
     }
   }
@@ -222,14 +215,14 @@ class Network extends EventTarget {
     try {
       connection = await this.libp2p.dial(target, withSignal(signal))
     } catch (err) {
-      if (signal?.aborted === true) throw abortError(signal)
+      throwIfAborted(signal)
       throw new PeerUnreachableError(`cannot reach ${describeTarget(target)}: ${(err as Error).message}`, { peer: describeTarget(target), protocol, cause: (err as Error).name })
     }
     const remote = connection.remotePeer.toString()
     try {
       return { stream: await connection.newStream(protocol, withSignal(signal)), remote }
     } catch (err) {
-      if (signal?.aborted === true) throw abortError(signal)
+      throwIfAborted(signal)
       const name = (err as Error).name
       if (name === 'UnsupportedProtocolError' || /protocol selection failed|not supported/i.test((err as Error).message)) {
         throw new ProtocolNotSupportedError(`${describeTarget(target)} does not speak ${protocol}`, { peer: describeTarget(target), protocol })
@@ -259,7 +252,7 @@ class Network extends EventTarget {
       }
     } catch (err) {
       resetStream(stream, err instanceof Error ? err : new Error(String(err)))
-      if (signal?.aborted === true && !(err instanceof AbortError)) throw abortError(signal)
+      if (!(err instanceof AbortError)) throwIfAborted(signal)
       throw err
     } finally {
       signal?.removeEventListener('abort', onAbort)
@@ -295,7 +288,7 @@ class Network extends EventTarget {
       return reply
     } catch (err) {
       resetStream(stream, err instanceof Error ? err : new Error(String(err)))
-      if (signal?.aborted === true && !(err instanceof AbortError)) throw abortError(signal)
+      if (!(err instanceof AbortError)) throwIfAborted(signal)
       throw err
     }
   }
@@ -383,11 +376,11 @@ class Network extends EventTarget {
   }
 
   announce (capabilities: Omit<Capabilities, 'peerId' | 'expires'>): void {
-    const before = this.own === undefined ? undefined : dagCbor.encode(capabilitiesToIpld({ ...this.own, expires: 0 }))
+    const before = this.own
     this.own = { ...capabilities }
     // Unchanged capabilities wait for the periodic refresh: callers may re-announce on a timer, and
     // every publication reaches (and is verified by) every subscriber.
-    const unchanged = before !== undefined && equalBytes(before, dagCbor.encode(capabilitiesToIpld({ ...this.own, expires: 0 })))
+    const unchanged = before !== undefined && ipldEquals(capabilitiesToIpld({ ...before, expires: 0 }), capabilitiesToIpld({ ...this.own, expires: 0 }))
     if (this.status === 'started' && !(unchanged && this.announceTimer !== undefined)) this.startAnnouncing()
   }
 
@@ -639,31 +632,25 @@ class Network extends EventTarget {
   private validateCapabilities (message: Message): TopicValidatorResult {
     const capabilities = this.decodeCapabilities(message)
     if (capabilities === undefined) return TopicValidatorResult.Reject
-    return capabilities.expires > Date.now() ? TopicValidatorResult.Accept : TopicValidatorResult.Ignore
+    if (capabilities.expires <= Date.now()) return TopicValidatorResult.Ignore
+    this.validated.set(message, capabilities)
+    return TopicValidatorResult.Accept
   }
 
   private readonly onMessage = (event: CustomEvent<Message>): void => {
     const message = event.detail
-    if (message.topic === CAPABILITIES_TOPIC) {
-      const capabilities = this.decodeCapabilities(message)
-      if (capabilities === undefined || capabilities.expires <= Date.now() || capabilities.peerId === this.peerId) return
+    // Both topics have validators (set in start()): only what they accepted is delivered.
+    const validated = this.validated.get(message)
+    if (validated === undefined || message.type !== 'signed') return
+    if (message.topic === CAPABILITIES_TOPIC && 'did' in validated) {
+      const capabilities = validated
+      if (capabilities.expires <= Date.now() || capabilities.peerId === this.peerId) return
       // Bounded: a flood of peer ids cannot grow the table without limit.
       if (!this.known.has(capabilities.peerId) && this.known.size >= MAX_KNOWN_PEERS) return
       this.known.set(capabilities.peerId, capabilities)
       this.dispatchEvent(new CustomEvent('peer:capabilities', { detail: capabilities }))
-    } else if (message.topic === RECEIPTS_TOPIC) {
-      // Delivered only after validateReceiptAnnouncement accepted it (shape, the sender's rate, the receipt).
-      if (message.type !== 'signed' || message.data.byteLength > MAX_RECEIPT_ANNOUNCEMENT_BYTES) return
-      let announcement = this.validated.get(message)
-      if (announcement === undefined) {
-        try {
-          announcement = readReceiptAnnouncement(dagCbor.decode<IpldValue>(message.data))
-        } catch {
-          return // malformed: ignored (the topic validator already refused to relay it)
-        }
-        if (announcement.inline !== undefined) return // an inline receipt is only delivered once validated
-      }
-      const { instruction, receiptCid, addrs, inline } = announcement
+    } else if (message.topic === RECEIPTS_TOPIC && 'instruction' in validated) {
+      const { instruction, receiptCid, addrs, inline } = validated
       if (inline === undefined) this.learnAddresses(message.from, addrs)
       this.dispatchEvent(new CustomEvent('receipt:announced', {
         detail: { peerId: message.from.toString(), instruction, receiptCid, ...(inline === undefined ? {} : { receipt: inline.receipt }) }
@@ -740,10 +727,6 @@ class Network extends EventTarget {
       }
     }
   }
-}
-
-function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && a.every((byte, i) => byte === b[i])
 }
 
 function unref (timer: unknown): void {
