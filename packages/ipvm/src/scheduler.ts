@@ -4,7 +4,7 @@
  * becomes a receipt that is durable before any dependent starts.
  */
 import {
-  AbortError, type AwaitRef, type CID, type IpldMap, type IpldValue, invocationCid, IpvmError, isIpldMap, isOk, linksIn,
+  AbortError, type AwaitRef, type CID, type IpldMap, type IpldValue, invocationCid, IpvmError, isIpldMap, isOk,
   type ParsedWorkflow, type Plan, type Receipt, type Result, resourceCid, toDagJson, encodeBlock, receiptToIpld, type SerializedError, serializeError, WASM_RUN
 } from '@ipvm/core'
 import { ContentNotFoundError } from '@ipvm/store'
@@ -221,7 +221,7 @@ export async function schedule (workflow: ParsedWorkflow, plan: Plan, services: 
   for (const t of workflow.tasks) {
     if (kindOf(t.index) !== 'pure') continue
     const lookup = services.memo.get(t.instruction, {
-      signal, task: t.task, workflow: workflow.cid, args: linksIn(t.task.run.input.args),
+      signal, task: t.task, workflow: workflow.cid,
       ...(options.verification === undefined ? {} : { policy: options.verification })
     })
     lookup.catch(() => {}) // awaited by runTask; an abort must not surface as unhandled here

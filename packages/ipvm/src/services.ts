@@ -43,8 +43,7 @@ export interface MemoGetOptions extends AbortOptions {
   task?: Task
   /** The run's verification policy, when it has its own (see `VerificationPolicy`). */
   policy?: import('./sharing.js').VerificationPolicy
-  /** What the task takes as arguments (links, awaited instructions) and its workflow: stored with a receipt found on the network, for reverse lookup. */
-  args?: CID[]
+  /** The task's workflow: stored with a receipt found on the network. */
   workflow?: CID
 }
 
@@ -208,7 +207,6 @@ export class NetworkMemo implements MemoCache {
         policy,
         deadlineMs: this.sharing.deadline(this.estimates, func),
         sink: this.sink,
-        ...(options.args === undefined ? {} : { args: options.args }),
         ...(options.workflow === undefined ? {} : { workflow: options.workflow }),
         ...(options.signal === undefined ? {} : { signal: options.signal })
       })

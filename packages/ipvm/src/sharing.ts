@@ -8,7 +8,7 @@
  * receipts disagree with each other or with what this node computed, the liars lose reputation.
  */
 import type { Auth } from '@ipvm/auth'
-import { type CID, invocationCid, ipldEquals, type Receipt, receiptCid, type Task } from '@ipvm/core'
+import { type CID, encodeBlock, invocationCid, ipldEquals, linksIn, type Receipt, receiptCid, receiptToIpld, type Task } from '@ipvm/core'
 import type { AnnouncedReceipt, IpvmNetwork } from '@ipvm/net'
 import type { ReceiptStore } from '@ipvm/store'
 import type { RunTimeEstimates } from './placement.js'
@@ -125,12 +125,20 @@ export class ReceiptSharing extends EventTarget {
    * Looks an instruction up on the network; resolves an answer accepted by the policy, or undefined
    * (also at the deadline). An accepted receipt is written to the store before it is returned.
    */
-  async lookup (instruction: CID, options: { task?: Task, policy?: VerificationPolicy, deadlineMs: number, sink: ReceiptSink, args?: CID[], workflow?: CID, signal?: AbortSignal }): Promise<StoredAnswer | undefined> {
+  async lookup (instruction: CID, options: { task?: Task, policy?: VerificationPolicy, deadlineMs: number, sink: ReceiptSink, workflow?: CID, signal?: AbortSignal }): Promise<StoredAnswer | undefined> {
     const policy = options.policy ?? this.policy
     if (policy === 'own' || this.stopped) return undefined
     this.stats.lookups++
     const started = performance.now()
-    const expectedRan = options.task === undefined ? undefined : await invocationCid({ task: options.task })
+    // The invocation a peer's receipt must name; hashed only once there is a candidate to check.
+    const task = options.task
+    let ran: Promise<CID> | undefined
+    const expectedRan = task === undefined
+      ? undefined
+      : async (): Promise<CID> => {
+        ran ??= invocationCid({ task })
+        return await ran
+      }
     let verdict = await this.judge(instruction, policy, expectedRan)
     if (verdict.kind === 'none') {
       const controller = new AbortController()
@@ -144,13 +152,14 @@ export class ReceiptSharing extends EventTarget {
     if (verdict.kind === 'dispute') this.stats.disputes++
     if (verdict.kind !== 'accept') return undefined
     const receipt = verdict.receipt
-    const cid = await receiptCid(receipt)
+    // Encoded once: the CID and the bytes the store keeps.
+    const { cid, bytes } = await encodeBlock(receiptToIpld(receipt))
     const issuers = verdict.issuers
     // With the task's arguments, so a reverse lookup here finds what peers computed from them too, and
     // with the issuers it was accepted from, so a later run under a stricter policy does not replay it.
     await options.sink.write({
-      receipt, receiptCid: cid, instruction, replayable: true, acceptedFrom: issuers,
-      ...(options.args === undefined ? {} : { args: options.args }),
+      receipt, receiptCid: cid, bytes, instruction, replayable: true, acceptedFrom: issuers,
+      ...(task === undefined ? {} : { args: linksIn(task.run.input.args) }),
       ...(options.workflow === undefined ? {} : { workflow: options.workflow })
     })
     this.stats.hits++
@@ -314,13 +323,14 @@ export class ReceiptSharing extends EventTarget {
     return did === this.init.auth.did || (typeof this.policy === 'object' && 'trusted' in this.policy && this.policy.trusted.includes(did))
   }
 
-  private async judge (instruction: CID, policy: Exclude<VerificationPolicy, 'own'>, expectedRan: CID | undefined): Promise<{ kind: 'accept', receipt: Receipt, issuers: string[], from: string } | { kind: 'none' } | { kind: 'dispute' }> {
+  private async judge (instruction: CID, policy: Exclude<VerificationPolicy, 'own'>, expectedRan: (() => Promise<CID>) | undefined): Promise<{ kind: 'accept', receipt: Receipt, issuers: string[], from: string } | { kind: 'none' } | { kind: 'dispute' }> {
     const known = this.candidates.get(instruction.toString())
     if (known === undefined) return { kind: 'none' }
     const usable: Array<[string, Candidate]> = []
+    const ran = expectedRan === undefined ? undefined : (await expectedRan()).toString()
     for (const [did, candidate] of known) {
       if (this.init.reputation.isBad(did)) continue
-      if (expectedRan !== undefined && String(candidate.receipt.ran) !== expectedRan.toString()) {
+      if (ran !== undefined && String(candidate.receipt.ran) !== ran) {
         known.delete(did)
         this.reject(instruction, candidate.receipt, 'the receipt is for another invocation')
         continue
