@@ -25,8 +25,6 @@ export interface PlacementInput {
   localSaturated: boolean
   /** Learned run time of this function here, in ms, if known. */
   estimateMs?: number
-  /** Whether this node holds a CID's content. */
-  holdsLocally?: (cid: string) => boolean
   /** A task shorter than this is never moved for load alone (transfer would cost more). */
   minOffloadMs?: number
 }
@@ -59,7 +57,6 @@ export function decidePlacement (input: PlacementInput): PlacementDecision {
   if (mode === 'local') return { where: 'local' }
   const near = listOf(meta.near)
   if (near.length > 0 && mode !== 'remote') {
-    if (near.every((cid) => input.holdsLocally?.(cid) === true)) return { where: 'local' }
     const holders = peers.filter((p) => near.every((cid) => p.data.includes(cid) || p.modules.includes(cid))).sort(byFree)
     if (holders.length > 0) return { where: 'remote', candidates: holders, required: false }
   }

@@ -210,9 +210,8 @@ export class NetworkMemo implements MemoCache {
         ...(options.workflow === undefined ? {} : { workflow: options.workflow }),
         ...(options.signal === undefined ? {} : { signal: options.signal })
       })
-    } catch (err) {
+    } catch {
       options.signal?.throwIfAborted()
-      void err
       return undefined
     }
   }

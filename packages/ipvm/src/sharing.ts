@@ -509,9 +509,7 @@ export class ReceiptSharing extends EventTarget {
       }
     }
     tick()
-    if (this.publishQueue.length > 0 || this.publishTimer === undefined) {
-      this.publishTimer = setInterval(tick, 100)
-      ;(this.publishTimer as { unref?: () => void }).unref?.()
-    }
+    this.publishTimer = setInterval(tick, 100)
+    ;(this.publishTimer as { unref?: () => void }).unref?.()
   }
 }

@@ -596,7 +596,7 @@ function rewriteCustom (content: Uint8Array, plan: ModulePlan): Uint8Array {
 /** Most locals a function may have (the JS API's limit); above it the fuel stays in the global. */
 const MAX_LOCALS = 50000
 /** Scratch writer for one function body at a time (instrument() is synchronous). */
-let bodyWriter = new ByteWriter(1 << 16)
+const bodyWriter = new ByteWriter(1 << 16)
 
 function rewriteCode (r: ByteReader, plan: ModulePlan): Uint8Array {
   const bytes = r.bytes
@@ -689,7 +689,6 @@ function rewriteCode (r: ByteReader, plan: ModulePlan): Uint8Array {
     fw.bytes(bytes.subarray(copyFrom, bodyEnd))
     w.u32(fw.length)
     w.bytes(fw.finish())
-    bodyWriter = fw
     r.pos = bodyEnd
   }
   if (!r.done) r.fail('trailing bytes after the last function body')

@@ -12,7 +12,7 @@ import { ArgumentTypeError, FunctionNotFoundError, ResultTypeError } from '../er
 import type { WitValue } from './abi.js'
 import type { ComponentInstance } from './instantiate.js'
 import { type FuncType, type ValType, witName } from './types.js'
-import { nameVariants } from '../core-module.js'
+import { nameVariants, resolveExportName } from '../core-module.js'
 
 class Mismatch extends Error {
   constructor (readonly path: string, readonly type: ValType, readonly value: unknown, readonly reason?: string) {
@@ -282,11 +282,10 @@ export const exportNameVariants: (name: string) => string[] = nameVariants
 
 /** Finds an export by Homestar's case variants; throws {@link FunctionNotFoundError} listing the exports. */
 export function findFunctionName (available: Iterable<string>, name: string): string {
-  if (available instanceof Set && available.has(name)) return name
   const names = [...available]
-  const set = new Set(names)
-  for (const candidate of exportNameVariants(name)) if (set.has(candidate)) return candidate
-  throw new FunctionNotFoundError(name, names)
+  const found = resolveExportName(name, names)
+  if (found === undefined) throw new FunctionNotFoundError(name, names)
+  return found
 }
 
 /**
