@@ -5,6 +5,7 @@
  */
 import type { CID, Receipt, Task } from '@ipvm/core'
 import type { ReceiptStore, StoredReceipt } from '@ipvm/store'
+import { acceptedUnder } from './sharing.js'
 
 export interface AbortOptions {
   signal?: AbortSignal
@@ -153,17 +154,6 @@ export class BatchingReceiptWriter implements ReceiptSink {
       if (current === this.flushing && !this.scheduled && this.pending.length === 0) return
     }
   }
-}
-
-/**
- * Whether a receipt accepted from the network, from `acceptedFrom` (the issuers that made this node
- * accept it), would also be accepted under `policy`: `{ trusted }` wants one of them to be this node
- * or trusted, `{ confirmations: N }` wants N of them; `'own'` never.
- */
-export function acceptedUnder (policy: import('./sharing.js').VerificationPolicy, acceptedFrom: string[], ownDid: string | undefined): boolean {
-  if (policy === 'own') return false
-  if ('trusted' in policy) return acceptedFrom.some((did) => did === ownDid || policy.trusted.includes(did))
-  return new Set(acceptedFrom).size >= Math.max(1, policy.confirmations)
 }
 
 /**

@@ -67,6 +67,32 @@ export interface SharingInit {
 
 interface Candidate { receipt: Receipt, from: string }
 
+/** Whether a `{ trusted }` policy takes `did`'s receipts: this node's own, or a listed issuer's. */
+function trusts (policy: { trusted: string[] }, did: string, ownDid: string | undefined): boolean {
+  return did === ownDid || policy.trusted.includes(did)
+}
+
+/**
+ * Whether a receipt accepted from the issuers `acceptedFrom` satisfies `policy`: `{ trusted }` wants
+ * one of them this node's or trusted, `{ confirmations: N }` wants N of them; `'own'` never.
+ */
+export function acceptedUnder (policy: VerificationPolicy, acceptedFrom: string[], ownDid: string | undefined): boolean {
+  if (policy === 'own') return false
+  if ('trusted' in policy) return acceptedFrom.some((did) => trusts(policy, did, ownDid))
+  return new Set(acceptedFrom).size >= Math.max(1, policy.confirmations)
+}
+
+/** The entry of `key`, created when missing; the oldest entry goes when the map is full. */
+function boundedEntry<V> (map: Map<string, V>, key: string, create: () => V): V {
+  let entry = map.get(key)
+  if (entry === undefined) {
+    if (map.size >= MAX_CANDIDATE_INSTRUCTIONS) map.delete(map.keys().next().value!)
+    entry = create()
+    map.set(key, entry)
+  }
+  return entry
+}
+
 const MAX_CANDIDATE_INSTRUCTIONS = 8192
 /** The kad-dht progress event of one RPC sent during a query. */
 const DHT_RPC = 'kad-dht:query:send-query'
@@ -176,13 +202,7 @@ export class ReceiptSharing extends EventTarget {
   seed (instruction: CID, receipt: Receipt, from: string): void {
     const iss = issuerOf(receipt)
     if (iss === null || this.stopped || this.init.reputation.isBad(iss)) return
-    const key = instruction.toString()
-    let known = this.candidates.get(key)
-    if (known === undefined) {
-      if (this.candidates.size >= MAX_CANDIDATE_INSTRUCTIONS) this.candidates.delete(this.candidates.keys().next().value!)
-      known = new Map()
-      this.candidates.set(key, known)
-    }
+    const known = boundedEntry(this.candidates, instruction.toString(), () => new Map<string, Candidate>())
     if (!known.has(iss) && known.size < 16) known.set(iss, { receipt, from })
   }
 
@@ -293,12 +313,7 @@ export class ReceiptSharing extends EventTarget {
         return 'ignore'
       }
     }
-    let known = this.candidates.get(key)
-    if (known === undefined) {
-      if (this.candidates.size >= MAX_CANDIDATE_INSTRUCTIONS) this.candidates.delete(this.candidates.keys().next().value!)
-      known = new Map()
-      this.candidates.set(key, known)
-    }
+    const known = boundedEntry(this.candidates, key, () => new Map<string, Candidate>())
     if (!known.has(iss) && (known.size < keepUpTo || this.trustedByNode(iss))) known.set(iss, { receipt, from })
     return 'accept'
   }
@@ -320,7 +335,7 @@ export class ReceiptSharing extends EventTarget {
 
   /** Whether the node's own policy names this issuer (its receipts are always kept as candidates). */
   private trustedByNode (did: string): boolean {
-    return did === this.init.auth.did || (typeof this.policy === 'object' && 'trusted' in this.policy && this.policy.trusted.includes(did))
+    return did === this.init.auth.did || (typeof this.policy === 'object' && 'trusted' in this.policy && trusts(this.policy, did, this.init.auth.did))
   }
 
   private async judge (instruction: CID, policy: Exclude<VerificationPolicy, 'own'>, expectedRan: (() => Promise<CID>) | undefined): Promise<{ kind: 'accept', receipt: Receipt, issuers: string[], from: string } | { kind: 'none' } | { kind: 'dispute' }> {
@@ -338,8 +353,7 @@ export class ReceiptSharing extends EventTarget {
       usable.push([did, candidate])
     }
     if ('trusted' in policy) {
-      const own = this.init.auth.did
-      const hit = usable.find(([did]) => did === own || policy.trusted.includes(did))
+      const hit = usable.find(([did]) => trusts(policy, did, this.init.auth.did))
       return hit === undefined ? { kind: 'none' } : { kind: 'accept', receipt: hit[1].receipt, issuers: [hit[0]], from: hit[1].from }
     }
     // Confirmations: group by `out`.
@@ -432,12 +446,7 @@ export class ReceiptSharing extends EventTarget {
   private readonly onAnnounced = (event: CustomEvent<{ peerId: string, instruction: CID, receiptCid: CID, receipt?: Receipt }>): void => {
     if (this.stopped || this.policy === 'own') return
     const key = event.detail.instruction.toString()
-    let announcers = this.announcers.get(key)
-    if (announcers === undefined) {
-      if (this.announcers.size >= MAX_CANDIDATE_INSTRUCTIONS) this.announcers.delete(this.announcers.keys().next().value!)
-      announcers = []
-      this.announcers.set(key, announcers)
-    }
+    const announcers = boundedEntry(this.announcers, key, (): string[] => [])
     if (announcers.length < 16 && !announcers.includes(event.detail.peerId)) announcers.push(event.detail.peerId)
     if (event.detail.receipt !== undefined) return // it came inline and checkAnnounced already kept it
     // Fetch (and check) only as many receipts as the policy needs: the rest stay hints for lookups.
