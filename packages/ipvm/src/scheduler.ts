@@ -264,22 +264,29 @@ export async function schedule (workflow: ParsedWorkflow, plan: Plan, services: 
     await record(index, out, replayable, {}, [], performance.now())
   }
 
+  // Stores a receipt durably — encoded once: the CID and the bytes the store keeps (it only re-hashes
+  // them to check) — and describes the task's outcome; `peer` when a provider ran it.
+  const persist = async (index: number, receipt: Receipt, args: CID[], replayable: boolean, startedAt: number, peer?: string, fuelUsed?: bigint): Promise<{ cid: CID, bytes: Uint8Array, outcome: TaskOutcome }> => {
+    const task = workflow.tasks[index]!
+    const out = receipt.out
+    const { cid, bytes } = await encodeBlock(receiptToIpld(receipt))
+    await services.sink.write({ receipt, receiptCid: cid, bytes, instruction: task.instruction, workflow: workflow.cid, args, replayable })
+    const outcome: TaskOutcome = {
+      index, instruction: task.instruction, label: labels[index]!, receipt, receiptCid: cid, out, replayed: false,
+      durationMs: performance.now() - startedAt, where: peer === undefined ? 'local' : 'peer', status: isOk(out) ? 'ran' : 'failed'
+    }
+    if (peer !== undefined) outcome.peer = peer
+    if (fuelUsed !== undefined) outcome.fuelUsed = fuelUsed
+    if (!isOk(out)) outcome.error = errorFromOut(out)
+    return { cid, bytes, outcome }
+  }
+
   // Signs, stores (durably) and announces a receipt.
   const record = async (index: number, out: Result, replayable: boolean, meta: IpldMap, args: CID[], startedAt: number, fuelUsed?: bigint): Promise<void> => {
     const task = workflow.tasks[index]!
     let receipt: Receipt = { ran: await invocationCid({ task: task.task }), out, fx: { fork: [] }, meta, iss: null, prf: [] }
     if (services.signer !== undefined) receipt = await services.signer.sign(receipt)
-    // Encoded once: the CID and the bytes the store keeps (it only re-hashes them to check).
-    const { cid, bytes } = await encodeBlock(receiptToIpld(receipt))
-    const awaitedArgs = [...args, ...task.awaits.map((a) => a.instruction)]
-    await services.sink.write({ receipt, receiptCid: cid, bytes, instruction: task.instruction, workflow: workflow.cid, args: awaitedArgs, replayable })
-    const durationMs = performance.now() - startedAt
-    const outcome: TaskOutcome = {
-      index, instruction: task.instruction, label: labels[index]!, receipt, receiptCid: cid, out, replayed: false, durationMs,
-      where: 'local', status: isOk(out) ? 'ran' : 'failed'
-    }
-    if (fuelUsed !== undefined) outcome.fuelUsed = fuelUsed
-    if (!isOk(out)) outcome.error = errorFromOut(out)
+    const { cid, bytes, outcome } = await persist(index, receipt, [...args, ...task.awaits.map((a) => a.instruction)], replayable, startedAt, undefined, fuelUsed)
     if (replayable && kindOf(index) === 'pure') services.onLocalRun?.(task.instruction, receipt, cid, bytes)
     finish(index, outcome, { out, receiptCid: cid, replayable })
   }
@@ -300,17 +307,10 @@ export async function schedule (workflow: ParsedWorkflow, plan: Plan, services: 
   const recordRemote = async (index: number, receipt: Receipt, peer: string, startedAt: number): Promise<void> => {
     const task = workflow.tasks[index]!
     const out = receipt.out
-    const { cid, bytes } = await encodeBlock(receiptToIpld(receipt))
     const errorCode = isOk(out) ? undefined : errorFromOut(out).code
     const replayable = errorCode === undefined || DETERMINISTIC_ERROR_CODES.has(errorCode)
-    await services.sink.write({ receipt, receiptCid: cid, bytes, instruction: task.instruction, workflow: workflow.cid, args: task.awaits.map((a) => a.instruction), replayable })
-    const outcome: TaskOutcome = {
-      index, instruction: task.instruction, label: labels[index]!, receipt, receiptCid: cid, out, replayed: false,
-      durationMs: performance.now() - startedAt, where: 'peer', peer, status: isOk(out) ? 'ran' : 'failed'
-    }
     const fuel = receipt.meta.fuel
-    if (typeof fuel === 'bigint') outcome.fuelUsed = fuel
-    if (!isOk(out)) outcome.error = errorFromOut(out)
+    const { cid, outcome } = await persist(index, receipt, task.awaits.map((a) => a.instruction), replayable, startedAt, peer, typeof fuel === 'bigint' ? fuel : undefined)
     finish(index, outcome, { out, receiptCid: cid, replayable })
   }
 
