@@ -145,40 +145,40 @@ export function receiptsReplyToIpld (receipts: ExchangedReceipt[]): IpldMap {
  * throws {@link MalformedMessageError} for anything not of the right shape or an error the peer sent.
  */
 export function readReceiptsReply (value: IpldValue, asked: CID[]): ExchangedReceipt[] | { error: SerializedError } {
-  if (isIpldMap(value) && 'error' in value && Object.keys(value).length === 1) return { error: readSerializedError(value.error as IpldValue) }
-  if (!isIpldMap(value) || !Array.isArray(value.receipts)) throw new MalformedMessageError('a receipts reply is {receipts: [{instruction, receipt}]}')
   const wanted = new Set(asked.map((c) => c.toString()))
-  if (value.receipts.length > wanted.size) throw new MalformedMessageError(`a receipts reply has ${value.receipts.length} receipts for ${wanted.size} instructions`)
-  const out: ExchangedReceipt[] = []
-  for (const [i, entry] of value.receipts.entries()) {
-    if (!isIpldMap(entry)) throw new MalformedMessageError(`receipts reply: receipts[${i}] must be {instruction, receipt}`)
-    const instruction = asCid(entry.instruction)
-    if (instruction === undefined) throw new MalformedMessageError(`receipts reply: receipts[${i}].instruction must be a link`)
+  return readReceiptEntries(value, 'receipts reply', (count) => {
+    if (count > wanted.size) throw new MalformedMessageError(`a receipts reply has ${count} receipts for ${wanted.size} instructions`)
+  }, (instruction, i) => {
     if (!wanted.delete(instruction.toString())) throw new MalformedMessageError(`receipts reply: receipts[${i}] is for ${instruction.toString()}, which was not asked for (or twice)`)
-    let receipt: Receipt
-    try {
-      receipt = readReceipt(entry.receipt)
-    } catch (err) {
-      throw new MalformedMessageError(`receipts reply: receipts[${i}]: ${(err as Error).message}`)
-    }
-    out.push({ instruction, receipt })
-  }
-  return out
+  })
 }
 
 /** Reads the reply to a reverse lookup (at most {@link MAX_RECEIPTS_PER_REQUEST} receipts); throws {@link MalformedMessageError}. */
 export function readComputedFromReply (value: IpldValue): ExchangedReceipt[] | { error: SerializedError } {
+  return readReceiptEntries(value, 'reverse lookup reply', (count) => {
+    if (count > MAX_RECEIPTS_PER_REQUEST) throw new MalformedMessageError(`a reverse lookup reply has more than ${MAX_RECEIPTS_PER_REQUEST} receipts`)
+  })
+}
+
+/**
+ * A reply's `{receipts: [{instruction, receipt}]}` (or its `{error}`), every entry read strictly;
+ * `checkCount` sees the number of entries first, `checkInstruction` each entry's instruction.
+ */
+function readReceiptEntries (
+  value: IpldValue, label: string, checkCount: (count: number) => void, checkInstruction?: (instruction: CID, index: number) => void
+): ExchangedReceipt[] | { error: SerializedError } {
   if (isIpldMap(value) && 'error' in value && Object.keys(value).length === 1) return { error: readSerializedError(value.error as IpldValue) }
-  if (!isIpldMap(value) || !Array.isArray(value.receipts)) throw new MalformedMessageError('a reverse lookup reply is {receipts: [{instruction, receipt}]}')
-  if (value.receipts.length > MAX_RECEIPTS_PER_REQUEST) throw new MalformedMessageError(`a reverse lookup reply has more than ${MAX_RECEIPTS_PER_REQUEST} receipts`)
+  if (!isIpldMap(value) || !Array.isArray(value.receipts)) throw new MalformedMessageError(`a ${label} is {receipts: [{instruction, receipt}]}`)
+  checkCount(value.receipts.length)
   return value.receipts.map((entry, i) => {
-    if (!isIpldMap(entry)) throw new MalformedMessageError(`reverse lookup reply: receipts[${i}] must be {instruction, receipt}`)
+    if (!isIpldMap(entry)) throw new MalformedMessageError(`${label}: receipts[${i}] must be {instruction, receipt}`)
     const instruction = asCid(entry.instruction)
-    if (instruction === undefined) throw new MalformedMessageError(`reverse lookup reply: receipts[${i}].instruction must be a link`)
+    if (instruction === undefined) throw new MalformedMessageError(`${label}: receipts[${i}].instruction must be a link`)
+    checkInstruction?.(instruction, i)
     try {
       return { instruction, receipt: readReceipt(entry.receipt) }
     } catch (err) {
-      throw new MalformedMessageError(`reverse lookup reply: receipts[${i}]: ${(err as Error).message}`)
+      throw new MalformedMessageError(`${label}: receipts[${i}]: ${(err as Error).message}`)
     }
   })
 }
