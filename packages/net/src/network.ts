@@ -196,28 +196,27 @@ class Network extends EventTarget {
   }
 
   async dial (address: PeerTarget, options: AbortOptions = {}): Promise<{ peerId: string }> {
+    const { connection } = await this.connect(address, options.signal)
+    return { peerId: connection.remotePeer.toString() }
+  }
+
+  /** A connection to `peer` (an existing one, or dialled); typed errors name the protocol it was for, if any. */
+  private async connect (peer: PeerTarget, signal?: AbortSignal, protocol?: string): Promise<{ connection: Connection, target: PeerId | Multiaddr }> {
     this.assertStarted()
-    const target = toTarget(address)
+    const target = toTarget(peer)
     try {
-      const connection = await this.libp2p.dial(target, options.signal === undefined ? {} : { signal: options.signal })
-      return { peerId: connection.remotePeer.toString() }
+      return { connection: await this.libp2p.dial(target, withSignal(signal)), target }
     } catch (err) {
-      throwIfAborted(options.signal)
-      throw new PeerUnreachableError(`cannot reach ${describeTarget(target)}: ${(err as Error).message}`, { peer: describeTarget(target), cause: (err as Error).name })
+      throwIfAborted(signal)
+      throw new PeerUnreachableError(`cannot reach ${describeTarget(target)}: ${(err as Error).message}`, {
+        peer: describeTarget(target), ...(protocol === undefined ? {} : { protocol }), cause: (err as Error).name
+      })
     }
   }
 
   /** Opens a stream for `protocol`, mapping dial failures to typed errors. */
   private async open (peer: PeerTarget, protocol: string, signal?: AbortSignal): Promise<{ stream: Stream, remote: string }> {
-    this.assertStarted()
-    const target = toTarget(peer)
-    let connection: Connection
-    try {
-      connection = await this.libp2p.dial(target, withSignal(signal))
-    } catch (err) {
-      throwIfAborted(signal)
-      throw new PeerUnreachableError(`cannot reach ${describeTarget(target)}: ${(err as Error).message}`, { peer: describeTarget(target), protocol, cause: (err as Error).name })
-    }
+    const { connection, target } = await this.connect(peer, signal, protocol)
     const remote = connection.remotePeer.toString()
     try {
       return { stream: await connection.newStream(protocol, withSignal(signal)), remote }
