@@ -114,14 +114,15 @@ export async function createIpvm (options: CreateIpvmOptions = {}): Promise<Ipvm
   }
   let sharing: ReceiptSharing | undefined
   let reputationStore: ClosableBlockstore | undefined
-  if (options.network !== undefined && remote !== undefined && options.sharing !== false) {
+  let reputation: Reputation | undefined
+  if (remote !== undefined && options.sharing !== false) {
     reputationStore = await createBlockstore({ memory, location: place(base, 'reputation') })
-    const reputation = new Reputation({ blockstore: reputationStore, ...(options.reputationThreshold === undefined ? {} : { threshold: options.reputationThreshold }) })
+    reputation = new Reputation({ blockstore: reputationStore, ...(options.reputationThreshold === undefined ? {} : { threshold: options.reputationThreshold }) })
     await reputation.load()
     remote.reputation = reputation
     sharing = new ReceiptSharing({
       ...(options.sharing ?? {}),
-      network: options.network,
+      network: remote.network,
       auth: remote.auth,
       store,
       reputation,
@@ -142,10 +143,10 @@ export async function createIpvm (options: CreateIpvmOptions = {}): Promise<Ipvm
     start: options.start !== false
   })
   const cleanups: Array<() => Promise<void> | void> = []
-  if (options.network !== undefined && remote !== undefined) {
-    const network = options.network
+  if (remote !== undefined) {
+    const { network, auth } = remote
     if (options.serve !== false) {
-      network.handleInvoke(invokeHandler(node, remote.auth, options.onProviderEvent === undefined ? {} : { onEvent: options.onProviderEvent }))
+      network.handleInvoke(invokeHandler(node, auth, options.onProviderEvent === undefined ? {} : { onEvent: options.onProviderEvent }))
     }
     network.handleReceipts(async (instructions, opts) => {
       const found = []
@@ -161,9 +162,9 @@ export async function createIpvm (options: CreateIpvmOptions = {}): Promise<Ipvm
     const announce = (): void => {
       const stats = (executor as { stats?: { size?: number, idle?: number } }).stats
       network.announce({
-        did: remote!.auth.did,
+        did: auth.did,
         ops: ['wasm/run'],
-        affinities: options.remote?.affinities ?? options.affinities ?? {},
+        affinities: remote.affinities ?? options.affinities ?? {},
         workers: executor.concurrency,
         freeWorkers: stats?.idle ?? executor.concurrency,
         modules: [],
@@ -175,10 +176,9 @@ export async function createIpvm (options: CreateIpvmOptions = {}): Promise<Ipvm
     ;(timer as { unref?: () => void }).unref?.()
     cleanups.push(() => { clearInterval(timer) })
   }
-  if (reputationStore !== undefined && sharing !== undefined) {
-    const closable = reputationStore
-    const reputation = remote!.reputation as Reputation
-    cleanups.push(async () => { await reputation.flush(); await closable.close() })
+  if (reputationStore !== undefined && reputation !== undefined) {
+    const [closable, scores] = [reputationStore, reputation]
+    cleanups.push(async () => { await scores.flush(); await closable.close() })
   }
   if (ownBlockstore !== undefined) {
     const closable = ownBlockstore
